@@ -1,0 +1,140 @@
+#pragma once
+/// The IR's one node type: immutable and hash-consed. Two nodes built from equal parts are the
+/// same object, so structural equality is pointer equality (CSE and cache keys for free).
+/// Nodes are shared through `NodeRef` (std::shared_ptr<const Node>); a node owns its inputs.
+#include <cstdint>
+#include <memory>
+#include <variant>
+#include <vector>
+
+#include "ir/op.h"
+#include "ir/shape.h"
+#include "kiln/dtype.h"
+
+namespace kiln::ir {
+
+class Node;
+/// Shared ownership of an immutable node.
+using NodeRef = std::shared_ptr<const Node>;
+
+// ---- typed attributes: one small struct per kind of op, never strings or untyped ints.
+
+/// Ops without parameters.
+struct NoAttr {
+    bool operator==(const NoAttr&) const = default;
+};
+/// A realized buffer. `id` is unique per buffer; `data` keeps the buffer alive and is opaque to
+/// the IR (the runtime owns its meaning). Placeholders in canonical graphs have `data == nullptr`
+/// and `id` = their position among the graph's inputs.
+struct InputAttr {
+    int64_t id = 0;
+    std::shared_ptr<const void> data;
+    bool operator==(const InputAttr& o) const { return id == o.id && data == o.data; }
+};
+/// A constant: floats use `f`, integers and bool use `i` (the node's dtype says which).
+struct ConstAttr {
+    double f = 0;
+    int64_t i = 0;
+    bool operator==(const ConstAttr& o) const;  // bitwise on f, so NaN constants intern
+};
+/// The axis an iota counts along.
+struct AxisAttr {
+    int64_t axis = 0;
+    bool operator==(const AxisAttr&) const = default;
+};
+/// Axes of a reduction or flip, sorted ascending, no duplicates.
+struct AxesAttr {
+    std::vector<int64_t> axes;
+    bool operator==(const AxesAttr&) const = default;
+};
+/// out dim i = in dim perm[i].
+struct PermuteAttr {
+    std::vector<int64_t> perm;
+    bool operator==(const PermuteAttr&) const = default;
+};
+/// out[i_d] = in[start_d + i_d * step_d]; step may be negative. Out sizes are the node's shape.
+struct SliceAttr {
+    std::vector<int64_t> start, step;
+    bool operator==(const SliceAttr&) const = default;
+};
+/// Zero padding: out size_d = before_d + in size_d + after_d (before/after >= 0).
+struct PadAttr {
+    std::vector<int64_t> before, after;
+    bool operator==(const PadAttr&) const = default;
+};
+/// Loop variable number `index` of a loop kernel.
+struct VarAttr {
+    int64_t index = 0;
+    bool operator==(const VarAttr&) const = default;
+};
+/// A load from kernel buffer `buffer` (element index from input 0).
+struct LoadAttr {
+    int64_t buffer = 0;
+    bool operator==(const LoadAttr&) const = default;
+};
+/// The result of reduce stage `stage` of the enclosing kernel.
+struct StageAttr {
+    int64_t stage = 0;
+    bool operator==(const StageAttr&) const = default;
+};
+
+using Attr = std::variant<NoAttr, InputAttr, ConstAttr, AxisAttr, AxesAttr, PermuteAttr, SliceAttr,
+                          PadAttr, VarAttr, LoadAttr, StageAttr>;
+
+class Node {
+public:
+    /// Returns the unique node with these parts (creating it if needed). Thread-safe.
+    /// Checks only arity; full checks are the verifier's job (ir/verify.h).
+    static NodeRef make(Op op, DType dtype, Shape shape, std::vector<NodeRef> inputs = {},
+                        Attr attr = NoAttr{});
+
+    Op op() const { return op_; }
+    DType dtype() const { return dtype_; }
+    const Shape& shape() const { return shape_; }
+    int64_t rank() const { return static_cast<int64_t>(shape_.size()); }
+    const std::vector<NodeRef>& inputs() const { return inputs_; }
+    const NodeRef& input(size_t i) const { return inputs_[i]; }
+    const Attr& attr() const { return attr_; }
+    /// The attribute as its struct; an internal error if the op has another kind.
+    template <class T>
+    const T& attr_as() const {
+        const T* p = std::get_if<T>(&attr_);
+        if (!p) attr_mismatch();
+        return *p;
+    }
+    size_t hash() const { return hash_; }
+
+    Node(const Node&) = delete;
+    Node& operator=(const Node&) = delete;
+
+private:
+    Node(Op op, DType dtype, Shape shape, std::vector<NodeRef> inputs, Attr attr);
+    [[noreturn]] void attr_mismatch() const;
+    friend struct NodeInterner;
+
+    Op op_;
+    DType dtype_;
+    Shape shape_;
+    std::vector<NodeRef> inputs_;
+    Attr attr_;
+    size_t hash_;
+};
+
+// ---- small constructors used by every layer
+
+/// A constant of `dtype` and `shape` with every element `value` (converted to the dtype).
+NodeRef make_const(double value, DType dtype, const Shape& shape = {});
+/// A constant from an exact integer (no rounding through double).
+NodeRef make_int_const(int64_t value, DType dtype, const Shape& shape = {});
+/// The constant's value as double / int64 (for either storage).
+double const_value(const Node& n);
+int64_t const_int(const Node& n);
+bool is_const(const NodeRef& n, double value);
+
+/// Number of live interned nodes (for tests and leak checks).
+size_t live_node_count();
+
+/// All nodes reachable from `roots`, inputs before users (a topological order), each once.
+std::vector<const Node*> topo_order(const std::vector<NodeRef>& roots);
+
+}  // namespace kiln::ir

@@ -1,0 +1,47 @@
+#pragma once
+/// A scheduled graph: the buffers and ordered steps that compute a set of roots. Produced by
+/// passes/lower from a canonical graph (inputs are placeholders 0..n-1), compiled by a backend,
+/// run by the runtime executor.
+#include <variant>
+#include <vector>
+
+#include "ir/loop_kernel.h"
+
+namespace kiln::ir {
+
+enum class BufferKind { Input, Output, Temp };
+
+/// A buffer of the program. Inputs are bound per run (placeholder `index`); outputs are
+/// allocated per run and handed to the caller (root `index`); temps live only during a run.
+struct ProgramBuffer {
+    DType dtype;
+    Shape shape;
+    BufferKind kind = BufferKind::Temp;
+    int64_t index = 0;
+};
+
+/// Run a loop kernel; `buffers[i]` is the program buffer bound to kernel buffer i.
+struct KernelStep {
+    LoopKernel kernel;
+    std::vector<int64_t> buffers;
+};
+
+/// out[b] = a[b] @ b[b] for contiguous row-major a [batch,m,k], b [batch,k,n], out [batch,m,n].
+struct MatmulStep {
+    int64_t a = 0, b = 0, out = 0;
+    int64_t batch = 1, m = 0, k = 0, n = 0;
+    DType dtype = DType::Float32;
+};
+
+using Step = std::variant<KernelStep, MatmulStep>;
+
+struct Program {
+    std::vector<ProgramBuffer> buffers;
+    std::vector<Step> steps;
+    /// Program buffer holding each root, in the order the roots were given. A root that is an
+    /// input placeholder maps to that input buffer (no copy).
+    std::vector<int64_t> outputs;
+    int64_t num_inputs = 0;
+};
+
+}  // namespace kiln::ir

@@ -1,0 +1,18 @@
+#pragma once
+/// Matrix multiply for the `matmul` extern op. Uses OpenBLAS loaded at run time (with its core
+/// type chosen for this CPU when the user has not set OPENBLAS_CORETYPE, since Debian's 0.3.21
+/// misdetects recent Intel CPUs), and falls back to a portable blocked loop without it.
+#include <cstdint>
+#include <string>
+
+namespace kiln::runtime {
+
+/// c[b] = a[b] @ b[b] for b in [0, batch): a [m,k], b [k,n], c [m,n], all row-major contiguous.
+void gemm_f32(int64_t batch, int64_t m, int64_t n, int64_t k, const float* a, const float* b,
+              float* c);
+void gemm_f64(int64_t batch, int64_t m, int64_t n, int64_t k, const double* a, const double* b,
+              double* c);
+/// What gemm runs on, e.g. "OpenBLAS 0.3.21 (core SkylakeX, 2 threads)" or "portable loops".
+std::string blas_backend_name();
+
+}  // namespace kiln::runtime

@@ -46,6 +46,7 @@ size_t hash_attr(const Attr& attr) {
                 hash_ints(h, a.after);
             } else if constexpr (std::is_same_v<T, VarAttr>) {
                 hash_mix(h, a.index);
+                hash_mix(h, a.extent);
             } else if constexpr (std::is_same_v<T, LoadAttr>) {
                 hash_mix(h, a.buffer);
             } else if constexpr (std::is_same_v<T, StageAttr>) {

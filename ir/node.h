@@ -62,9 +62,11 @@ struct PadAttr {
     std::vector<int64_t> before, after;
     bool operator==(const PadAttr&) const = default;
 };
-/// Loop variable number `index` of a loop kernel.
+/// Loop variable number `index` of a loop kernel, ranging over [0, extent). The extent is part
+/// of the node so that index simplification can use ranges without any context.
 struct VarAttr {
     int64_t index = 0;
+    int64_t extent = 0;
     bool operator==(const VarAttr&) const = default;
 };
 /// A load from kernel buffer `buffer` (element index from input 0).

@@ -1,0 +1,30 @@
+#pragma once
+/// Helpers that build the user-facing error messages: "OP: WHAT at FILE:LINE".
+#include <source_location>
+#include <string>
+#include <vector>
+
+#include "ir/node.h"
+#include "kiln/error.h"
+
+namespace kiln {
+
+/// Throws E with "op: what at file:line".
+template <class E = Error>
+[[noreturn]] void fail(const std::string& op, const std::string& what,
+                       const std::source_location& loc) {
+    throw E(op + ": " + what + " at " + format_location(loc));
+}
+
+/// "f32[2,3]": dtype and shape, as error messages show a tensor.
+std::string describe(const ir::Node& n);
+/// Maps a possibly negative dim into [0, rank); throws ShapeError naming op and shape.
+int64_t wrap_dim(const std::string& op, int64_t dim, const ir::Shape& shape,
+                 const std::source_location& loc);
+/// Sorted unique axes from possibly negative dims; empty `dims` means all axes.
+std::vector<int64_t> normalize_dims(const std::string& op, const std::vector<int64_t>& dims,
+                                    const ir::Shape& shape, const std::source_location& loc);
+/// Throws TypeError unless the tensor has a floating dtype.
+void require_floating(const std::string& op, const ir::Node& n, const std::source_location& loc);
+
+}  // namespace kiln

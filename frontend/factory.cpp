@@ -1,0 +1,199 @@
+// Creation functions. Data from the host (tensor, randn, rand) becomes a buffer at once;
+// constant-valued and index-valued tensors (zeros, full, arange, eye) stay lazy IR.
+#include <cmath>
+#include <mutex>
+#include <numbers>
+#include <random>
+
+#include "frontend/checks.h"
+#include "frontend/graph_builder.h"
+#include "frontend/realize.h"
+#include "frontend/tensor_impl.h"
+
+namespace kiln {
+namespace {
+
+using ir::NodeRef;
+using ir::Op;
+
+void check_shape(const char* op, const std::vector<int64_t>& shape,
+                 const std::source_location& loc) {
+    for (int64_t d : shape) {
+        if (d < 0) {
+            fail<ValueError>(op, "negative size " + std::to_string(d) + " in shape " +
+                                     ir::ints_str(shape), loc);
+        }
+    }
+}
+
+void check_device(const char* op, const TensorOptions& opts, const std::source_location& loc) {
+    if (!opts.device().is_cpu()) {
+        fail<Error>(op, "device " + opts.device().str() +
+                            " is not available (this build of Kiln has no CUDA backend yet)", loc);
+    }
+}
+
+Tensor finish(NodeRef n, const TensorOptions& opts) {
+    Tensor t = make_tensor(std::move(n), opts.device());
+    t.impl()->requires_grad = opts.requires_grad();
+    return t;
+}
+
+/// Writes double values into a fresh buffer of `dtype`.
+template <class Get>
+Tensor from_host(const char* op, int64_t n, Get get, const std::vector<int64_t>& shape,
+                 DType dtype, const TensorOptions& opts, const std::source_location& loc) {
+    check_shape(op, shape, loc);
+    check_device(op, opts, loc);
+    if (ir::numel(shape) != n) {
+        fail<ShapeError>(op, std::to_string(n) + " values cannot have shape " +
+                                 ir::ints_str(shape) + " (" + std::to_string(ir::numel(shape)) +
+                                 " elements)", loc);
+    }
+    auto buf = runtime::Buffer::allocate(dtype, n);
+    void* p = buf->data();
+    for (int64_t i = 0; i < n; ++i) {
+        auto v = get(i);
+        switch (dtype) {
+        case DType::Float32: static_cast<float*>(p)[i] = static_cast<float>(v); break;
+        case DType::Float64: static_cast<double*>(p)[i] = static_cast<double>(v); break;
+        case DType::Int32: static_cast<int32_t*>(p)[i] = static_cast<int32_t>(v); break;
+        case DType::Int64: static_cast<int64_t*>(p)[i] = static_cast<int64_t>(v); break;
+        case DType::Bool: static_cast<uint8_t*>(p)[i] = v != 0 ? 1 : 0; break;
+        }
+    }
+    return finish(detail::input_node(buf, shape), opts);
+}
+
+template <class T>
+Tensor from_vector(const std::vector<T>& values, const std::vector<int64_t>& shape,
+                   DType natural, const TensorOptions& opts, const std::source_location& loc) {
+    return from_host("tensor", static_cast<int64_t>(values.size()),
+                     [&](int64_t i) { return values[i]; }, shape, opts.dtype_or(natural), opts,
+                     loc);
+}
+
+/// Kiln's generator: a 64-bit Mersenne twister behind a mutex, seeded by manual_seed.
+struct Generator {
+    std::mutex mutex;
+    std::mt19937_64 engine{0x6b696c6eULL};
+    /// Uniform in [0, 1) with 53 random bits.
+    double uniform() { return static_cast<double>(engine() >> 11) * 0x1.0p-53; }
+};
+Generator& generator() {
+    static Generator g;
+    return g;
+}
+
+}  // namespace
+
+Tensor tensor(std::vector<float> v, std::vector<int64_t> s, TensorOptions o, std::source_location l) {
+    return from_vector(v, s, DType::Float32, o, l);
+}
+Tensor tensor(std::vector<double> v, std::vector<int64_t> s, TensorOptions o, std::source_location l) {
+    return from_vector(v, s, DType::Float64, o, l);
+}
+Tensor tensor(std::vector<int32_t> v, std::vector<int64_t> s, TensorOptions o, std::source_location l) {
+    return from_vector(v, s, DType::Int32, o, l);
+}
+Tensor tensor(std::vector<int64_t> v, std::vector<int64_t> s, TensorOptions o, std::source_location l) {
+    return from_vector(v, s, DType::Int64, o, l);
+}
+Tensor tensor(std::vector<bool> v, std::vector<int64_t> s, TensorOptions o, std::source_location l) {
+    return from_host("tensor", static_cast<int64_t>(v.size()),
+                     [&](int64_t i) { return v[i] ? 1 : 0; }, s, o.dtype_or(DType::Bool), o, l);
+}
+
+Tensor full(std::vector<int64_t> shape, double value, TensorOptions opts, std::source_location loc) {
+    check_shape("full", shape, loc);
+    check_device("full", opts, loc);
+    return finish(ir::make_const(value, opts.dtype_or(DType::Float32), shape), opts);
+}
+Tensor zeros(std::vector<int64_t> shape, TensorOptions opts, std::source_location loc) {
+    check_shape("zeros", shape, loc);
+    return full(std::move(shape), 0.0, opts, loc);
+}
+Tensor ones(std::vector<int64_t> shape, TensorOptions opts, std::source_location loc) {
+    check_shape("ones", shape, loc);
+    return full(std::move(shape), 1.0, opts, loc);
+}
+
+Tensor arange(Scalar end, TensorOptions opts, std::source_location loc) {
+    return arange(Scalar(0), end, Scalar(1), opts, loc);
+}
+
+Tensor arange(Scalar start, Scalar end, Scalar step, TensorOptions opts, std::source_location loc) {
+    check_device("arange", opts, loc);
+    bool integral = !start.is_floating() && !end.is_floating() && !step.is_floating();
+    DType dtype = opts.dtype_or(integral ? DType::Int64 : DType::Float32);
+    if (step.to_double() == 0) fail<ValueError>("arange", "step must be nonzero", loc);
+    double span = (end.to_double() - start.to_double()) / step.to_double();
+    if (!std::isfinite(span)) fail<ValueError>("arange", "start and end must be finite", loc);
+    int64_t n = integral ? std::max<int64_t>(0, (end.to_int() - start.to_int() + step.to_int() +
+                                                 (step.to_int() > 0 ? -1 : 1)) / step.to_int())
+                         : std::max<int64_t>(0, static_cast<int64_t>(std::ceil(span)));
+    // value_i = start + i * step, computed in f64 (or i64) and cast once.
+    DType work = integral ? DType::Int64 : DType::Float64;
+    NodeRef i = build::cast(ir::Node::make(Op::Iota, DType::Int64, {n}, {}, ir::AxisAttr{0}), work);
+    auto c = [&](const Scalar& s) {
+        return integral ? ir::make_int_const(s.to_int(), work, {n})
+                        : ir::make_const(s.to_double(), work, {n});
+    };
+    NodeRef v = build::binary(Op::Add, c(start), build::binary(Op::Mul, i, c(step)));
+    return finish(build::cast(v, dtype), opts);
+}
+
+Tensor eye(int64_t n, TensorOptions opts, std::source_location loc) {
+    if (n < 0) fail<ValueError>("eye", "n must be non-negative, got " + std::to_string(n), loc);
+    check_device("eye", opts, loc);
+    NodeRef r = ir::Node::make(Op::Iota, DType::Int64, {n, n}, {}, ir::AxisAttr{0});
+    NodeRef c = ir::Node::make(Op::Iota, DType::Int64, {n, n}, {}, ir::AxisAttr{1});
+    return finish(build::cast(build::binary(Op::Eq, r, c), opts.dtype_or(DType::Float32)), opts);
+}
+
+Tensor rand(std::vector<int64_t> shape, TensorOptions opts, std::source_location loc) {
+    DType dtype = opts.dtype_or(DType::Float32);
+    if (!is_floating(dtype)) fail<TypeError>("rand", std::string("needs a floating dtype, got ") + dtype_name(dtype), loc);
+    check_shape("rand", shape, loc);
+    Generator& g = generator();
+    std::lock_guard lock(g.mutex);
+    auto draw = [&](int64_t) {
+        double u = g.uniform();
+        // f32 rounding could produce exactly 1.0; keep [0, 1).
+        if (dtype == DType::Float32 && static_cast<float>(u) >= 1.0f) u = 0x1.fffffep-1;
+        return u;
+    };
+    return from_host("rand", ir::numel(shape), draw, shape, dtype, opts, loc);
+}
+
+Tensor randn(std::vector<int64_t> shape, TensorOptions opts, std::source_location loc) {
+    DType dtype = opts.dtype_or(DType::Float32);
+    if (!is_floating(dtype)) fail<TypeError>("randn", std::string("needs a floating dtype, got ") + dtype_name(dtype), loc);
+    check_shape("randn", shape, loc);
+    Generator& g = generator();
+    std::lock_guard lock(g.mutex);
+    // Box-Muller, two samples per pair of uniforms (reproducible across standard libraries).
+    double spare = 0;
+    bool has_spare = false;
+    auto draw = [&](int64_t) {
+        if (has_spare) {
+            has_spare = false;
+            return spare;
+        }
+        double u1 = 1.0 - g.uniform();  // (0, 1]: log is finite
+        double u2 = g.uniform();
+        double r = std::sqrt(-2.0 * std::log(u1));
+        spare = r * std::sin(2 * std::numbers::pi * u2);
+        has_spare = true;
+        return r * std::cos(2 * std::numbers::pi * u2);
+    };
+    return from_host("randn", ir::numel(shape), draw, shape, dtype, opts, loc);
+}
+
+void manual_seed(uint64_t seed) {
+    Generator& g = generator();
+    std::lock_guard lock(g.mutex);
+    g.engine.seed(seed);
+}
+
+}  // namespace kiln

@@ -1,0 +1,133 @@
+// Tensor accessors, reading values back (item, to_vector) and device moves.
+#include <cstring>
+#include <type_traits>
+
+#include "frontend/checks.h"
+#include "frontend/realize.h"
+#include "frontend/tensor_impl.h"
+
+namespace kiln {
+
+Tensor make_tensor(ir::NodeRef node, Device device) {
+    return Tensor(std::make_shared<TensorImpl>(std::move(node), device));
+}
+
+const ir::NodeRef& node_of(const Tensor& t, const char* op, const std::source_location& loc) {
+    if (!t.defined()) fail<ValueError>(op, "called on an undefined tensor", loc);
+    return t.impl()->node;
+}
+
+namespace {
+const ir::Node& node(const Tensor& t) {
+    if (!t.defined()) throw ValueError("tensor is undefined");
+    return *t.impl()->node;
+}
+
+template <class T>
+DType dtype_of() {
+    if constexpr (std::is_same_v<T, float>) return DType::Float32;
+    else if constexpr (std::is_same_v<T, double>) return DType::Float64;
+    else if constexpr (std::is_same_v<T, int32_t>) return DType::Int32;
+    else if constexpr (std::is_same_v<T, int64_t>) return DType::Int64;
+    else return DType::Bool;
+}
+
+const char* cpp_name(DType t) {
+    switch (t) {
+    case DType::Float32: return "float";
+    case DType::Float64: return "double";
+    case DType::Int32: return "int32_t";
+    case DType::Int64: return "int64_t";
+    case DType::Bool: return "bool";
+    }
+    return "?";
+}
+
+/// Realizes t and returns its buffer after checking that T matches its dtype.
+template <class T>
+std::shared_ptr<runtime::Buffer> read_buffer(const Tensor& t, const char* op,
+                                             const std::source_location& loc) {
+    const ir::NodeRef& n = node_of(t, op, loc);
+    if (n->dtype() != dtype_of<T>()) {
+        fail<TypeError>(op, std::string("requested ") + cpp_name(dtype_of<T>()) +
+                                " but the tensor is " + describe(*n) + " (use " +
+                                cpp_name(n->dtype()) + " or .to(...))", loc);
+    }
+    detail::realize_impls({t.impl().get()});
+    return detail::buffer_of(*t.impl()->node);
+}
+}  // namespace
+
+std::vector<int64_t> Tensor::sizes() const { return node(*this).shape(); }
+int64_t Tensor::size(int64_t dim, std::source_location loc) const {
+    const ir::NodeRef& n = node_of(*this, "size", loc);
+    return n->shape()[wrap_dim("size", dim, n->shape(), loc)];
+}
+int64_t Tensor::dim() const { return node(*this).rank(); }
+int64_t Tensor::numel() const { return ir::numel(node(*this).shape()); }
+DType Tensor::dtype() const { return node(*this).dtype(); }
+Device Tensor::device() const { return impl_ ? impl_->device : Device(); }
+bool Tensor::requires_grad() const { return impl_ && impl_->requires_grad; }
+
+template <class T>
+T Tensor::item(std::source_location loc) const {
+    const ir::NodeRef& n = node_of(*this, "item", loc);
+    if (ir::numel(n->shape()) != 1) {
+        fail<ValueError>("item", "a tensor with " + std::to_string(ir::numel(n->shape())) +
+                                     " elements (" + describe(*n) +
+                                     ") cannot be converted to a scalar", loc);
+    }
+    auto buf = read_buffer<T>(*this, "item", loc);
+    if constexpr (std::is_same_v<T, bool>) return *static_cast<const uint8_t*>(buf->data()) != 0;
+    else return *static_cast<const T*>(buf->data());
+}
+
+template <class T>
+std::vector<T> Tensor::to_vector(std::source_location loc) const {
+    auto buf = read_buffer<T>(*this, "to_vector", loc);
+    std::vector<T> out(buf->numel());
+    if constexpr (std::is_same_v<T, bool>) {
+        const uint8_t* p = static_cast<const uint8_t*>(buf->data());
+        for (int64_t i = 0; i < buf->numel(); ++i) out[i] = p[i] != 0;
+    } else if (!out.empty()) {
+        std::memcpy(out.data(), buf->data(), out.size() * sizeof(T));
+    }
+    return out;
+}
+
+#define KILN_INSTANTIATE(T)                                                                        \
+    template T Tensor::item<T>(std::source_location) const;                                        \
+    template std::vector<T> Tensor::to_vector<T>(std::source_location) const;
+KILN_INSTANTIATE(float)
+KILN_INSTANTIATE(double)
+KILN_INSTANTIATE(int32_t)
+KILN_INSTANTIATE(int64_t)
+KILN_INSTANTIATE(bool)
+#undef KILN_INSTANTIATE
+
+const Tensor& Tensor::realize(std::source_location loc) const {
+    node_of(*this, "realize", loc);
+    detail::realize_impls({impl_.get()});
+    return *this;
+}
+
+void realize(const std::vector<Tensor>& tensors, std::source_location loc) {
+    std::vector<TensorImpl*> impls;
+    for (const Tensor& t : tensors) {
+        node_of(t, "realize", loc);
+        impls.push_back(t.impl().get());
+    }
+    detail::realize_impls(impls);
+}
+
+Tensor Tensor::to(Device device, std::source_location loc) const {
+    const ir::NodeRef& n = node_of(*this, "to", loc);
+    if (!device.is_cpu()) {
+        fail<Error>("to", "device " + device.str() +
+                              " is not available (this build of Kiln has no CUDA backend yet)",
+                    loc);
+    }
+    return make_tensor(n, device);
+}
+
+}  // namespace kiln

@@ -1,0 +1,8 @@
+#pragma once
+/// Kiln: a deep-learning engine built like a compiler. Include this one header.
+#include "kiln/device.h"
+#include "kiln/dtype.h"
+#include "kiln/error.h"
+#include "kiln/options.h"
+#include "kiln/stats.h"
+#include "kiln/tensor.h"

@@ -1,0 +1,40 @@
+#pragma once
+/// Fusion: decides which nodes get their own buffer ("materialized"); everything else is
+/// computed inside the kernels of its consumers. Elementwise and movement ops always fuse into
+/// their consumers; a reduction becomes a stage of its consumer's kernel (softmax, layernorm:
+/// one row kernel) unless it is shared by several kernels or needed inside another reduction's
+/// loop. Each decision carries a reason and a byte estimate for `kiln fuse` / explain.
+#include <string>
+#include <unordered_map>
+#include <vector>
+
+#include "ir/node.h"
+
+namespace kiln::passes {
+
+struct FusionDecision {
+    std::string reason;
+    int64_t bytes = 0;  ///< size of the buffer this decision creates
+};
+
+struct FusionPlan {
+    std::vector<ir::NodeRef> roots;
+    /// Materialized nodes (graph inputs are buffers already and are not listed).
+    std::unordered_map<const ir::Node*, FusionDecision> materialized;
+
+    bool is_buffer(const ir::Node* n) const;
+    void materialize(const ir::Node* n, std::string reason);
+    /// Materialized non-input nodes in topological order: the kernels and extern calls to run.
+    std::vector<const ir::Node*> schedule() const;
+};
+
+/// The initial plan: graph outputs, extern ops and their operands, and reductions consumed by
+/// more than one kernel are materialized. Lowering may materialize more (with a reason).
+FusionPlan plan_fusion(const std::vector<ir::NodeRef>& roots);
+/// Re-applies the "reduction shared by several kernels" rule after the plan changed.
+void materialize_shared_reductions(FusionPlan& plan);
+
+/// Text listing of the partition: one line per kernel or extern call with its reason.
+std::string print_fusion(const FusionPlan& plan);
+
+}  // namespace kiln::passes

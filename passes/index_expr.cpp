@@ -1,0 +1,230 @@
+#include "passes/index_expr.h"
+
+#include <algorithm>
+#include <vector>
+
+namespace kiln::passes::index {
+namespace {
+
+using ir::Node;
+using ir::Op;
+
+bool is_c(const NodeRef& e) { return e->op() == Op::Const; }
+int64_t cval(const NodeRef& e) { return ir::const_int(*e); }
+
+/// A sum as constant + Σ coef * term (terms are non-constant, non-add expressions).
+struct Linear {
+    int64_t constant = 0;
+    std::vector<std::pair<NodeRef, int64_t>> terms;
+};
+
+void collect(const NodeRef& e, int64_t scale, Linear& out) {
+    if (is_c(e)) {
+        out.constant += scale * cval(e);
+    } else if (e->op() == Op::Add) {
+        collect(e->input(0), scale, out);
+        collect(e->input(1), scale, out);
+    } else if (e->op() == Op::Mul && is_c(e->input(1))) {
+        collect(e->input(0), scale * cval(e->input(1)), out);
+    } else {
+        for (auto& [t, c] : out.terms) {
+            if (t == e) {
+                c += scale;
+                return;
+            }
+        }
+        out.terms.push_back({e, scale});
+    }
+}
+
+Linear linear(const NodeRef& e) {
+    Linear l;
+    collect(e, 1, l);
+    return l;
+}
+
+NodeRef raw(Op op, const NodeRef& a, const NodeRef& b) {
+    return Node::make(op, DType::Int64, {}, {a, b});
+}
+
+/// (x / c) * k*c + (x % c) * k  ->  x * k: what re-linearizing a delinearized index produces.
+void merge_divmod(Linear& l) {
+    for (auto& [d, kd] : l.terms) {
+        if (d->op() != Op::Div || kd == 0) continue;
+        int64_t c = cval(d->input(1));
+        for (auto& [m, km] : l.terms) {
+            if (m->op() == Op::Mod && km != 0 && m->input(0) == d->input(0) &&
+                cval(m->input(1)) == c && kd == km * c && range(d->input(0)).lo >= 0) {
+                NodeRef x = d->input(0);
+                int64_t k = km;
+                kd = 0;
+                km = 0;
+                collect(x, k, l);
+                merge_divmod(l);
+                return;
+            }
+        }
+    }
+}
+
+/// Rebuilds a sum in a canonical order (terms ordered by first appearance, constant last).
+NodeRef build(Linear l) {
+    merge_divmod(l);
+    NodeRef acc;
+    for (const auto& [t, c] : l.terms) {
+        if (c == 0) continue;
+        NodeRef term = c == 1 ? t : raw(Op::Mul, t, constant(c));
+        acc = acc ? raw(Op::Add, acc, term) : term;
+    }
+    if (!acc) return constant(l.constant);
+    return l.constant ? raw(Op::Add, acc, constant(l.constant)) : acc;
+}
+
+}  // namespace
+
+NodeRef constant(int64_t v) { return ir::make_int_const(v, DType::Int64); }
+
+NodeRef var(int64_t index, int64_t extent) {
+    if (extent <= 1) return constant(0);
+    return Node::make(Op::LoopVar, DType::Int64, {}, {}, ir::VarAttr{index, extent});
+}
+
+NodeRef true_value() { return ir::make_int_const(1, DType::Bool); }
+bool is_true(const NodeRef& b) { return is_c(b) && cval(b) != 0; }
+
+Range range(const NodeRef& e) {
+    switch (e->op()) {
+    case Op::Const: return {cval(e), cval(e)};
+    case Op::LoopVar: return {0, e->attr_as<ir::VarAttr>().extent - 1};
+    case Op::Add: {
+        Range a = range(e->input(0)), b = range(e->input(1));
+        return {a.lo + b.lo, a.hi + b.hi};
+    }
+    case Op::Sub: {
+        Range a = range(e->input(0)), b = range(e->input(1));
+        return {a.lo - b.hi, a.hi - b.lo};
+    }
+    case Op::Mul: {
+        Range a = range(e->input(0)), b = range(e->input(1));
+        int64_t c[4] = {a.lo * b.lo, a.lo * b.hi, a.hi * b.lo, a.hi * b.hi};
+        return {*std::min_element(c, c + 4), *std::max_element(c, c + 4)};
+    }
+    case Op::Div: {
+        Range a = range(e->input(0));
+        int64_t c = cval(e->input(1));
+        if (a.lo >= 0) return {a.lo / c, a.hi / c};
+        break;
+    }
+    case Op::Mod: {
+        Range a = range(e->input(0));
+        int64_t c = cval(e->input(1));
+        if (a.lo >= 0) return {a.hi < c ? a.lo : 0, std::min(a.hi, c - 1)};
+        return {-(c - 1), c - 1};
+    }
+    default: break;
+    }
+    return {INT64_MIN / 4, INT64_MAX / 4};
+}
+
+NodeRef add(const NodeRef& a, const NodeRef& b) {
+    Linear l = linear(a);
+    collect(b, 1, l);
+    return build(l);
+}
+
+NodeRef sub(const NodeRef& a, const NodeRef& b) {
+    Linear l = linear(a);
+    collect(b, -1, l);
+    return build(l);
+}
+
+NodeRef mul(const NodeRef& a, int64_t c) {
+    Linear l;
+    collect(a, c, l);
+    return build(l);
+}
+
+/// Splits a sum into the part whose coefficients are multiples of c and the rest; valid to
+/// distribute over division when both parts are non-negative.
+static bool split_multiple(const NodeRef& a, int64_t c, Linear& whole, Linear& rest) {
+    Linear l = linear(a);
+    for (auto& [t, k] : l.terms) {
+        if (range(t).lo < 0) return false;
+        if (k % c == 0) whole.terms.push_back({t, k / c});
+        else rest.terms.push_back({t, k});
+    }
+    whole.constant = (l.constant / c);
+    rest.constant = l.constant % c;
+    if (rest.constant < 0) {
+        rest.constant += c;
+        whole.constant -= 1;
+    }
+    for (auto& [t, k] : whole.terms)
+        if (k < 0) return false;
+    for (auto& [t, k] : rest.terms)
+        if (k < 0) return false;
+    return true;
+}
+
+NodeRef div(const NodeRef& a, int64_t c) {
+    if (c == 1) return a;
+    Range r = range(a);
+    if (r.lo >= 0 && r.hi < c) return constant(0);
+    if (is_c(a)) return constant(cval(a) / c);
+    if (r.lo >= 0) {
+        if (a->op() == Op::Div) return div(a->input(0), cval(a->input(1)) * c);
+        Linear whole, rest;
+        if (split_multiple(a, c, whole, rest) && !whole.terms.empty()) {
+            NodeRef q = build(whole);
+            NodeRef rem = build(rest);
+            Range rr = range(rem);
+            if (rr.lo >= 0 && rr.hi < c) return q;
+            return add(q, raw(Op::Div, rem, constant(c)));
+        }
+    }
+    return raw(Op::Div, a, constant(c));
+}
+
+NodeRef mod(const NodeRef& a, int64_t c) {
+    if (c == 1) return constant(0);
+    Range r = range(a);
+    if (r.lo >= 0 && r.hi < c) return a;
+    if (is_c(a)) return constant(cval(a) % c);
+    if (r.lo >= 0) {
+        if (a->op() == Op::Mod && cval(a->input(1)) % c == 0) return mod(a->input(0), c);
+        Linear whole, rest;
+        if (split_multiple(a, c, whole, rest) && !whole.terms.empty()) return mod(build(rest), c);
+    }
+    return raw(Op::Mod, a, constant(c));
+}
+
+NodeRef less(const NodeRef& a, const NodeRef& b) {
+    Range ra = range(a), rb = range(b);
+    if (ra.hi < rb.lo) return true_value();
+    if (ra.lo >= rb.hi) return ir::make_int_const(0, DType::Bool);
+    return Node::make(Op::Lt, DType::Bool, {}, {a, b});
+}
+
+NodeRef logical_and(const NodeRef& a, const NodeRef& b) {
+    if (is_true(a)) return b;
+    if (is_true(b)) return a;
+    if (is_c(a)) return a;  // false
+    if (is_c(b)) return b;
+    return Node::make(Op::And, DType::Bool, {}, {a, b});
+}
+
+bool uses_var(const NodeRef& e, int64_t index) {
+    if (e->op() == Op::LoopVar) return e->attr_as<ir::VarAttr>().index == index;
+    for (const NodeRef& in : e->inputs())
+        if (uses_var(in, index)) return true;
+    return false;
+}
+
+int64_t max_var(const NodeRef& e) {
+    if (e->op() == Op::LoopVar) return e->attr_as<ir::VarAttr>().index;
+    int64_t m = -1;
+    for (const NodeRef& in : e->inputs()) m = std::max(m, max_var(in));
+    return m;
+}
+
+}  // namespace kiln::passes::index

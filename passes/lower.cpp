@@ -1,0 +1,346 @@
+#include "passes/lower.h"
+
+#include <map>
+#include <set>
+#include <unordered_map>
+
+#include "kiln/error.h"
+#include "passes/index_expr.h"
+
+namespace kiln::passes {
+namespace {
+
+using ir::Node;
+using ir::NodeRef;
+using ir::Op;
+using ir::OpCategory;
+using ir::Shape;
+using Index = std::vector<NodeRef>;
+
+/// Thrown while building a kernel when a fused reduction must get its own buffer instead.
+struct NeedsBuffer {
+    const Node* node;
+    std::string reason;
+};
+
+/// Builds one loop kernel for a materialized root.
+class KernelBuilder {
+public:
+    KernelBuilder(const FusionPlan& plan, const Node* root, int64_t num_outer)
+        : plan_(plan), root_(root), num_outer_(num_outer) {}
+
+    /// Scalar expression for `n` at element `idx`; loads only where `valid` holds.
+    NodeRef expr(const Node* n, const Index& idx, const NodeRef& valid) {
+        std::vector<const void*> key{n, valid.get()};
+        for (const NodeRef& i : idx) key.push_back(i.get());
+        auto it = memo_.find(key);
+        if (it != memo_.end()) return it->second;
+        NodeRef e = build(n, idx, valid);
+        memo_.emplace(std::move(key), e);
+        return e;
+    }
+
+    /// Vars (dims of the root) that fused reductions depend on: these must be outer loops.
+    const std::set<int64_t>& reduce_deps() const { return deps_; }
+    std::vector<ir::Stage>& stages() { return stages_; }
+    std::vector<const Node*>& buffers() { return buffers_; }
+    int64_t buffer_index(const Node* n) {
+        for (size_t i = 0; i < buffers_.size(); ++i)
+            if (buffers_[i] == n) return static_cast<int64_t>(i);
+        buffers_.push_back(n);
+        return static_cast<int64_t>(buffers_.size() - 1);
+    }
+    std::set<std::string_view>& ops() { return ops_; }
+
+private:
+    NodeRef build(const Node* n, const Index& idx, const NodeRef& valid) {
+        if (n != root_ && plan_.is_buffer(n)) return load(n, idx, valid);
+        OpCategory cat = ir::op_category(n->op());
+        switch (cat) {
+        case OpCategory::Source: return source(n, idx);
+        case OpCategory::Unary:
+        case OpCategory::Binary:
+        case OpCategory::Ternary: {
+            ops_.insert(ir::op_name(n->op()));
+            std::vector<NodeRef> ins;
+            for (const NodeRef& in : n->inputs()) ins.push_back(expr(in.get(), idx, valid));
+            return Node::make(n->op(), n->dtype(), {}, std::move(ins), n->attr());
+        }
+        case OpCategory::Movement: return movement(n, idx, valid);
+        case OpCategory::Reduce: return reduce(n, idx, valid);
+        default: break;
+        }
+        KILN_CHECK(false, "lower: unexpected op " + std::string(ir::op_name(n->op())));
+        return nullptr;
+    }
+
+    NodeRef load(const Node* n, const Index& idx, const NodeRef& valid) {
+        std::vector<int64_t> strides = ir::contiguous_strides(n->shape());
+        NodeRef offset = index::constant(0);
+        for (size_t d = 0; d < idx.size(); ++d)
+            offset = index::add(offset, index::mul(idx[d], strides[d]));
+        std::vector<NodeRef> ins{offset};
+        if (!index::is_true(valid)) ins.push_back(valid);
+        return Node::make(Op::Load, n->dtype(), {}, std::move(ins),
+                          ir::LoadAttr{buffer_index(n)});
+    }
+
+    NodeRef source(const Node* n, const Index& idx) {
+        if (n->op() == Op::Const) return Node::make(Op::Const, n->dtype(), {}, {}, n->attr());
+        KILN_CHECK(n->op() == Op::Iota, "lower: unexpected source");
+        NodeRef i = idx[n->attr_as<ir::AxisAttr>().axis];
+        return n->dtype() == DType::Int64 ? i : Node::make(Op::Cast, n->dtype(), {}, {i});
+    }
+
+    NodeRef movement(const Node* n, const Index& idx, const NodeRef& valid) {
+        const Node* in = n->input(0).get();
+        const Shape& is = in->shape();
+        const Shape& os = n->shape();
+        Index out(is.size());
+        NodeRef v = valid;
+        NodeRef pad_valid = index::true_value();
+        switch (n->op()) {
+        case Op::Reshape: {
+            std::vector<int64_t> ostr = ir::contiguous_strides(os);
+            std::vector<int64_t> istr = ir::contiguous_strides(is);
+            NodeRef linear = index::constant(0);
+            for (size_t d = 0; d < idx.size(); ++d)
+                linear = index::add(linear, index::mul(idx[d], ostr[d]));
+            for (size_t e = 0; e < is.size(); ++e)
+                out[e] = is[e] == 1 ? index::constant(0)
+                                    : index::mod(index::div(linear, istr[e]), is[e]);
+            break;
+        }
+        case Op::Permute: {
+            const auto& perm = n->attr_as<ir::PermuteAttr>().perm;
+            for (size_t i = 0; i < perm.size(); ++i) out[perm[i]] = idx[i];
+            break;
+        }
+        case Op::Expand:
+            for (size_t d = 0; d < is.size(); ++d)
+                out[d] = is[d] == 1 ? index::constant(0) : idx[d];
+            break;
+        case Op::Slice: {
+            const auto& a = n->attr_as<ir::SliceAttr>();
+            for (size_t d = 0; d < is.size(); ++d)
+                out[d] = index::add(index::constant(a.start[d]), index::mul(idx[d], a.step[d]));
+            break;
+        }
+        case Op::Flip: {
+            out = idx;
+            for (int64_t d : n->attr_as<ir::AxesAttr>().axes)
+                out[d] = index::sub(index::constant(is[d] - 1), idx[d]);
+            break;
+        }
+        case Op::Pad: {
+            const auto& a = n->attr_as<ir::PadAttr>();
+            for (size_t d = 0; d < is.size(); ++d) {
+                out[d] = index::sub(idx[d], index::constant(a.before[d]));
+                if (a.before[d] > 0)
+                    pad_valid = index::logical_and(
+                        pad_valid, index::less(index::constant(a.before[d] - 1), idx[d]));
+                if (a.after[d] > 0)
+                    pad_valid = index::logical_and(
+                        pad_valid, index::less(idx[d], index::constant(a.before[d] + is[d])));
+            }
+            v = index::logical_and(valid, pad_valid);
+            break;
+        }
+        default: KILN_CHECK(false, "lower: unknown movement op");
+        }
+        NodeRef inner = expr(in, out, v);
+        if (index::is_true(pad_valid)) return inner;
+        ops_.insert("pad");
+        return Node::make(Op::Where, n->dtype(), {}, {pad_valid, inner, zero(n->dtype())});
+    }
+
+    static NodeRef zero(DType t) { return ir::make_int_const(0, t); }
+
+    NodeRef reduce(const Node* n, const Index& idx, const NodeRef& valid) {
+        // The reduction is computed once per outer point, so its position may only depend on
+        // outer loop variables.
+        for (const NodeRef& i : idx) check_hoistable(n, i);
+        check_hoistable(n, valid);
+        std::vector<const void*> key{n, valid.get()};
+        for (const NodeRef& i : idx) key.push_back(i.get());
+        auto it = stage_of_.find(key);
+        if (it == stage_of_.end()) {
+            for (const NodeRef& i : idx) note_deps(i);
+            note_deps(valid);
+            const auto& axes = n->attr_as<ir::AxesAttr>().axes;
+            const Shape& is = n->input(0)->shape();
+            Index in_idx = idx;
+            Shape loops;
+            for (size_t j = 0; j < axes.size(); ++j) {
+                int64_t a = axes[j];
+                in_idx[a] = index::var(num_outer_ + static_cast<int64_t>(j), is[a]);
+                loops.push_back(is[a]);
+            }
+            ops_.insert(ir::op_name(n->op()));
+            ir::Stage st;
+            st.kind = ir::StageKind::Reduce;
+            st.loops = loops;
+            st.reduce_op = n->op();
+            st.value = expr(n->input(0).get(), in_idx, valid);
+            stages_.push_back(std::move(st));
+            it = stage_of_.emplace(std::move(key), static_cast<int64_t>(stages_.size() - 1)).first;
+        }
+        return Node::make(Op::StageResult, n->dtype(), {}, {}, ir::StageAttr{it->second});
+    }
+
+    void check_hoistable(const Node* n, const NodeRef& e) {
+        if (index::max_var(e) >= num_outer_) {
+            throw NeedsBuffer{n, "reduction needed inside another loop of its consumer"};
+        }
+    }
+
+    void note_deps(const NodeRef& e) {
+        for (int64_t v = 0; v < num_outer_; ++v)
+            if (index::uses_var(e, v)) deps_.insert(v);
+    }
+
+    const FusionPlan& plan_;
+    const Node* root_;
+    int64_t num_outer_;
+    std::map<std::vector<const void*>, NodeRef> memo_;
+    std::map<std::vector<const void*>, int64_t> stage_of_;
+    std::vector<ir::Stage> stages_;
+    std::vector<const Node*> buffers_;
+    std::set<int64_t> deps_;
+    std::set<std::string_view> ops_;
+};
+
+std::string kernel_name(const std::vector<ir::Stage>& stages, const std::set<std::string_view>& ops) {
+    std::string name = stages.size() > 1 ? "r" : "e";
+    int count = 0;
+    for (std::string_view op : ops) {
+        if (count++ == 4) break;
+        name += "_" + std::string(op);
+    }
+    return name;
+}
+
+struct LoweredKernel {
+    ir::LoopKernel kernel;
+    std::vector<const Node*> buffers;  // node for each kernel buffer (last one: the root)
+};
+
+/// Lowers one root: a probe pass with every dim outer finds the dims reductions depend on; the
+/// final pass puts those outer and loops over the rest inside a store stage.
+LoweredKernel lower_kernel(const FusionPlan& plan, const Node* root) {
+    const Shape& shape = root->shape();
+    int64_t rank = static_cast<int64_t>(shape.size());
+    std::set<int64_t> outer_dims;
+    {
+        KernelBuilder probe(plan, root, rank);
+        Index idx;
+        for (int64_t d = 0; d < rank; ++d) idx.push_back(index::var(d, shape[d]));
+        probe.expr(root, idx, index::true_value());
+        if (probe.stages().empty()) {
+            for (int64_t d = 0; d < rank; ++d) outer_dims.insert(d);
+        } else {
+            outer_dims = probe.reduce_deps();
+        }
+    }
+    ir::LoopKernel k;
+    Shape inner;
+    Index idx(rank);
+    int64_t num_outer = static_cast<int64_t>(outer_dims.size());
+    for (int64_t d = 0; d < rank; ++d) {
+        if (outer_dims.count(d)) {
+            idx[d] = index::var(static_cast<int64_t>(k.outer.size()), shape[d]);
+            k.outer.push_back(shape[d]);
+        } else {
+            idx[d] = index::var(num_outer + static_cast<int64_t>(inner.size()), shape[d]);
+            inner.push_back(shape[d]);
+        }
+    }
+    KernelBuilder b(plan, root, num_outer);
+    NodeRef value = b.expr(root, idx, index::true_value());
+    int64_t out = b.buffer_index(root);  // after all inputs
+    NodeRef offset = index::constant(0);
+    std::vector<int64_t> strides = ir::contiguous_strides(shape);
+    for (int64_t d = 0; d < rank; ++d) offset = index::add(offset, index::mul(idx[d], strides[d]));
+    ir::Stage store;
+    store.kind = ir::StageKind::Store;
+    store.loops = inner;
+    store.buffer = out;
+    store.index = offset;
+    store.value = value;
+    k.stages = std::move(b.stages());
+    k.stages.push_back(std::move(store));
+    k.name = kernel_name(k.stages, b.ops());
+    LoweredKernel lk;
+    lk.buffers = b.buffers();
+    for (const Node* n : lk.buffers)
+        k.buffers.push_back(ir::KernelBuffer{n->dtype(), ir::numel(n->shape()), n == root});
+    lk.kernel = std::move(k);
+    return lk;
+}
+
+ir::Program build_program(const FusionPlan& plan) {
+    ir::Program p;
+    std::unordered_map<const Node*, int64_t> buffer_of;
+    auto buffer = [&](const Node* n) -> int64_t {
+        auto it = buffer_of.find(n);
+        if (it != buffer_of.end()) return it->second;
+        ir::ProgramBuffer pb{n->dtype(), n->shape(), ir::BufferKind::Temp, 0};
+        if (n->op() == Op::Input) {
+            pb.kind = ir::BufferKind::Input;
+            pb.index = n->attr_as<ir::InputAttr>().id;
+            p.num_inputs = std::max(p.num_inputs, pb.index + 1);
+        }
+        p.buffers.push_back(pb);
+        int64_t id = static_cast<int64_t>(p.buffers.size() - 1);
+        buffer_of[n] = id;
+        return id;
+    };
+    for (size_t i = 0; i < plan.roots.size(); ++i) {
+        const Node* r = plan.roots[i].get();
+        int64_t id = buffer(r);
+        if (p.buffers[id].kind == ir::BufferKind::Temp) {
+            p.buffers[id].kind = ir::BufferKind::Output;
+            p.buffers[id].index = static_cast<int64_t>(i);
+        }
+        p.outputs.push_back(id);
+    }
+    for (const Node* n : plan.schedule()) {
+        if (n->op() == Op::Matmul) {
+            ir::MatmulStep m;
+            m.a = buffer(n->input(0).get());
+            m.b = buffer(n->input(1).get());
+            m.out = buffer(n);
+            const Shape& s = n->input(0)->shape();
+            m.m = s[s.size() - 2];
+            m.k = s.back();
+            m.n = n->shape().back();
+            m.batch = ir::numel(s) / std::max<int64_t>(1, m.m * m.k);
+            if (m.m * m.k == 0) m.batch = ir::numel(Shape(s.begin(), s.end() - 2));
+            m.dtype = n->dtype();
+            p.steps.push_back(m);
+            continue;
+        }
+        LoweredKernel lk = lower_kernel(plan, n);
+        ir::KernelStep step;
+        step.kernel = std::move(lk.kernel);
+        for (const Node* b : lk.buffers) step.buffers.push_back(buffer(b));
+        p.steps.push_back(std::move(step));
+    }
+    return p;
+}
+
+}  // namespace
+
+ir::Program lower(FusionPlan& plan) {
+    // Each retry materializes one more node, so this terminates.
+    for (;;) {
+        try {
+            return build_program(plan);
+        } catch (const NeedsBuffer& need) {
+            plan.materialize(need.node, need.reason);
+            materialize_shared_reductions(plan);
+        }
+    }
+}
+
+}  // namespace kiln::passes

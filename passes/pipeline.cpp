@@ -1,0 +1,66 @@
+#include "passes/pipeline.h"
+
+#include <fmt/format.h>
+
+#include <chrono>
+#include <cstdlib>
+
+#include "ir/printer.h"
+#include "ir/verify.h"
+#include "passes/lower.h"
+#include "passes/simplify.h"
+
+namespace kiln::passes {
+namespace {
+
+int debug_level() {
+    static int level = [] {
+        const char* v = std::getenv("KILN_DEBUG");
+        return v ? std::atoi(v) : 0;
+    }();
+    return level;
+}
+
+/// Times a pass and, at KILN_DEBUG >= 2, dumps its result.
+template <class F, class Dump>
+auto timed(const char* name, F&& pass, Dump&& dump) {
+    auto t0 = std::chrono::steady_clock::now();
+    auto result = pass();
+    if (debug_level() >= 1) {
+        double ms = std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t0).count();
+        fmt::print(stderr, "[kiln] pass {:<9} {:8.3f} ms\n", name, ms);
+        if (debug_level() >= 2) fmt::print(stderr, "{}\n", dump(result));
+    }
+    return result;
+}
+
+#ifndef NDEBUG
+constexpr bool kVerify = true;
+#else
+constexpr bool kVerify = false;
+#endif
+
+}  // namespace
+
+PipelineResult run_pipeline(const std::vector<ir::NodeRef>& roots) {
+    PipelineResult r;
+    if (kVerify) ir::verify_graph(roots);
+    r.simplified = timed("simplify", [&] { return simplify(roots); },
+                         [](const auto& g) { return ir::print_graph(g); });
+    if (kVerify) ir::verify_graph(r.simplified);
+    r.plan = timed("fusion", [&] { return plan_fusion(r.simplified); },
+                   [](const auto& p) { return print_fusion(p); });
+    r.program = timed("lower", [&] { return lower(r.plan); }, [](const ir::Program& p) {
+        std::string s;
+        for (const ir::Step& st : p.steps)
+            if (const auto* k = std::get_if<ir::KernelStep>(&st)) s += ir::print_loop_kernel(k->kernel);
+        return s;
+    });
+    return r;
+}
+
+ir::Program compile_graph(const std::vector<ir::NodeRef>& roots) {
+    return run_pipeline(roots).program;
+}
+
+}  // namespace kiln::passes

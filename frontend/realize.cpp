@@ -149,6 +149,13 @@ std::shared_ptr<runtime::Buffer> buffer_of(const ir::Node& input) {
         std::static_pointer_cast<const runtime::Buffer>(attr.data));
 }
 
+std::vector<ir::NodeRef> canonical_graph(const std::vector<ir::NodeRef>& roots,
+                                         std::vector<std::shared_ptr<runtime::Buffer>>& inputs) {
+    Realizer& r = realizer();
+    std::lock_guard lock(r.mutex);
+    return r.canonicalize(roots, inputs);
+}
+
 void realize_impls(const std::vector<TensorImpl*>& impls) {
     Realizer& r = realizer();
     std::lock_guard lock(r.mutex);

@@ -47,22 +47,35 @@ NodeRef raw(Op op, const NodeRef& a, const NodeRef& b) {
     return Node::make(op, DType::Int64, {}, {a, b});
 }
 
-/// (x / c) * k*c + (x % c) * k  ->  x * k: what re-linearizing a delinearized index produces.
+/// Re-linearizing a delinearized index: with x >= 0,
+///   (x / c) * k*c       + (x % c) * k  ->  x * k
+///   ((x / c) % m) * k*c + (x % c) * k  ->  (x % (c*m)) * k
 void merge_divmod(Linear& l) {
-    for (auto& [d, kd] : l.terms) {
-        if (d->op() != Op::Div || kd == 0) continue;
-        int64_t c = cval(d->input(1));
-        for (auto& [m, km] : l.terms) {
-            if (m->op() == Op::Mod && km != 0 && m->input(0) == d->input(0) &&
-                cval(m->input(1)) == c && kd == km * c && range(d->input(0)).lo >= 0) {
-                NodeRef x = d->input(0);
-                int64_t k = km;
-                kd = 0;
-                km = 0;
-                collect(x, k, l);
-                merge_divmod(l);
-                return;
-            }
+    for (auto& [hi, khi] : l.terms) {
+        if (khi == 0) continue;
+        NodeRef x;
+        int64_t c = 0, m = 0;
+        if (hi->op() == Op::Div) {
+            x = hi->input(0);
+            c = cval(hi->input(1));
+        } else if (hi->op() == Op::Mod && hi->input(0)->op() == Op::Div) {
+            x = hi->input(0)->input(0);
+            c = cval(hi->input(0)->input(1));
+            m = cval(hi->input(1));
+        } else {
+            continue;
+        }
+        for (auto& [lo, klo] : l.terms) {
+            if (lo->op() != Op::Mod || klo == 0 || lo->input(0) != x || cval(lo->input(1)) != c ||
+                khi != klo * c || range(x).lo < 0)
+                continue;
+            NodeRef merged = m ? raw(Op::Mod, x, constant(c * m)) : x;
+            int64_t k = klo;
+            khi = 0;
+            klo = 0;
+            collect(merged, k, l);
+            merge_divmod(l);
+            return;
         }
     }
 }

@@ -1,0 +1,195 @@
+// Fusion and lowering: IR text in, kernel partition and loop kernels out.
+#include <catch2/catch.hpp>
+
+#include "ir/loop_kernel.h"
+#include "ir/parser.h"
+#include "passes/pipeline.h"
+
+using namespace kiln;
+
+namespace {
+passes::PipelineResult run(const char* text) { return passes::run_pipeline(ir::parse_graph(text)); }
+
+int count_kernels(const ir::Program& p) {
+    int n = 0;
+    for (const auto& s : p.steps) n += std::holds_alternative<ir::KernelStep>(s);
+    return n;
+}
+
+const ir::LoopKernel& kernel(const ir::Program& p, size_t i) {
+    return std::get<ir::KernelStep>(p.steps.at(i)).kernel;
+}
+}  // namespace
+
+TEST_CASE("the gelu chain is one kernel", "[fusion]") {
+    // gelu(x*w+b) * sigmoid(x) + x*x, as the frontend records it.
+    auto r = run(R"(
+%0 = input 0 : f32[1024]
+%1 = input 1 : f32[1024]
+%2 = input 2 : f32[1024]
+%3 = mul %0, %1 : f32[1024]
+%4 = add %3, %2 : f32[1024]
+%5 = const 0.70710677 : f32[1024]
+%6 = mul %4, %5 : f32[1024]
+%7 = erf %6 : f32[1024]
+%8 = const 1 : f32[1024]
+%9 = add %8, %7 : f32[1024]
+%10 = const 0.5 : f32[1024]
+%11 = mul %4, %10 : f32[1024]
+%12 = mul %11, %9 : f32[1024]
+%13 = sigmoid %0 : f32[1024]
+%14 = mul %12, %13 : f32[1024]
+%15 = mul %0, %0 : f32[1024]
+%16 = add %14, %15 : f32[1024]
+return %16
+)");
+    CHECK(count_kernels(r.program) == 1);
+    CHECK(r.program.steps.size() == 1);
+    const ir::LoopKernel& k = kernel(r.program, 0);
+    CHECK(k.outer == ir::Shape{1024});
+    CHECK(k.buffers.size() == 4);
+    REQUIRE(k.stages.size() == 1);
+    CHECK(ir::print_expr(k.stages[0].index) == "var0");
+}
+
+TEST_CASE("softmax is one row kernel with two reduce stages", "[fusion]") {
+    auto r = run(R"(
+%0 = input 0 : f32[8,16]
+%1 = reduce_max %0 {axes=[1]} : f32[8,1]
+%2 = expand %1 : f32[8,16]
+%3 = sub %0, %2 : f32[8,16]
+%4 = exp %3 : f32[8,16]
+%5 = reduce_sum %4 {axes=[1]} : f32[8,1]
+%6 = expand %5 : f32[8,16]
+%7 = div %4, %6 : f32[8,16]
+return %7
+)");
+    REQUIRE(count_kernels(r.program) == 1);
+    CHECK(ir::print_loop_kernel(kernel(r.program, 0)) ==
+          "kernel r_div_exp_reduce_max_reduce_sum(buf0: f32[128], buf1: f32[128] out)\n"
+          "  outer [8]\n"
+          "  stage0 = reduce_max over [16]: load[0](add(mul(var0, 16:i64), var1))\n"
+          "  stage1 = reduce_sum over [16]: exp(sub(load[0](add(mul(var0, 16:i64), var1)), "
+          "stage0))\n"
+          "  store over [16] buf1[add(mul(var0, 16:i64), var1)] = div(exp(sub(load[0](add(mul("
+          "var0, 16:i64), var1)), stage0)), stage1)\n");
+}
+
+TEST_CASE("layernorm-style normalization is one kernel", "[fusion]") {
+    // (x - mean) / sqrt(var + eps) with mean and var over the last dim.
+    auto r = run(R"(
+%0 = input 0 : f32[4,32]
+%1 = reduce_sum %0 {axes=[1]} : f32[4,1]
+%2 = const 32 : f32[4,1]
+%3 = div %1, %2 : f32[4,1]
+%4 = expand %3 : f32[4,32]
+%5 = sub %0, %4 : f32[4,32]
+%6 = mul %5, %5 : f32[4,32]
+%7 = reduce_sum %6 {axes=[1]} : f32[4,1]
+%8 = div %7, %2 : f32[4,1]
+%9 = const 1e-05 : f32[4,1]
+%10 = add %8, %9 : f32[4,1]
+%11 = sqrt %10 : f32[4,1]
+%12 = expand %11 : f32[4,32]
+%13 = div %5, %12 : f32[4,32]
+return %13
+)");
+    CHECK(count_kernels(r.program) == 1);
+    CHECK(kernel(r.program, 0).stages.size() == 3);
+}
+
+TEST_CASE("a reduction needed inside another reduction's loop gets a buffer", "[fusion]") {
+    // sum over rows of (x - rowmean): the row mean varies along the outer reduction's loop.
+    auto r = run(R"(
+%0 = input 0 : f32[6,5]
+%1 = reduce_sum %0 {axes=[1]} : f32[6,1]
+%2 = expand %1 : f32[6,5]
+%3 = sub %0, %2 : f32[6,5]
+%4 = reduce_sum %3 {axes=[0]} : f32[1,5]
+return %4
+)");
+    CHECK(count_kernels(r.program) == 2);
+    bool found = false;
+    for (const auto& [n, d] : r.plan.materialized)
+        found |= d.reason == "reduction needed inside another loop of its consumer";
+    CHECK(found);
+}
+
+TEST_CASE("a reduction shared by two outputs is materialized once", "[fusion]") {
+    auto r = run(R"(
+%0 = input 0 : f32[4,8]
+%1 = reduce_max %0 {axes=[1]} : f32[4,1]
+%2 = expand %1 : f32[4,8]
+%3 = sub %0, %2 : f32[4,8]
+%4 = add %0, %2 : f32[4,8]
+return %3, %4
+)");
+    CHECK(count_kernels(r.program) == 3);
+    CHECK(passes::print_fusion(r.plan).find("reduction used by 2 kernels") != std::string::npos);
+}
+
+TEST_CASE("views become index arithmetic", "[lower]") {
+    SECTION("transpose") {
+        auto r = run(R"(
+%0 = input 0 : f32[3,5]
+%1 = permute %0 {perm=[1,0]} : f32[5,3]
+%2 = exp %1 : f32[5,3]
+return %2
+)");
+        CHECK(ir::print_expr(kernel(r.program, 0).stages[0].value) ==
+              "exp(load[0](add(mul(var1, 5:i64), var0)))");
+    }
+    SECTION("reshape of contiguous dims simplifies away") {
+        auto r = run(R"(
+%0 = input 0 : f32[4,6]
+%1 = reshape %0 : f32[4,2,3]
+%2 = neg %1 : f32[4,2,3]
+%3 = reshape %2 : f32[24]
+%4 = exp %3 : f32[24]
+return %4
+)");
+        CHECK(ir::print_expr(kernel(r.program, 0).stages[0].value) == "exp(neg(load[0](var0)))");
+    }
+    SECTION("padding masks the load") {
+        auto r = run(R"(
+%0 = input 0 : f32[3]
+%1 = pad %0 {before=[2], after=[1]} : f32[6]
+%2 = exp %1 : f32[6]
+return %2
+)");
+        CHECK(ir::print_expr(kernel(r.program, 0).stages[0].value) ==
+              "exp(where(and(lt(1:i64, var0), lt(var0, 5:i64)), load[0](add(var0, -2:i64), if "
+              "and(lt(1:i64, var0), lt(var0, 5:i64))), 0:f32))");
+    }
+    SECTION("slice with a step and flip") {
+        auto r = run(R"(
+%0 = input 0 : f32[10]
+%1 = slice %0 {start=[1], step=[3]} : f32[3]
+%2 = flip %1 {axes=[0]} : f32[3]
+%3 = neg %2 : f32[3]
+return %3
+)");
+        CHECK(ir::print_expr(kernel(r.program, 0).stages[0].value) ==
+              "neg(load[0](add(mul(var0, -3:i64), 7:i64)))");
+    }
+}
+
+TEST_CASE("matmul is an extern call on materialized operands", "[fusion]") {
+    auto r = run(R"(
+%0 = input 0 : f32[4,3]
+%1 = permute %0 {perm=[1,0]} : f32[3,4]
+%2 = input 1 : f32[4,5]
+%3 = matmul %1, %2 : f32[3,5]
+return %3
+)");
+    // The transposed operand is copied to contiguous memory; the plain input is used in place.
+    REQUIRE(r.program.steps.size() == 2);
+    CHECK(std::holds_alternative<ir::KernelStep>(r.program.steps[0]));
+    const auto& m = std::get<ir::MatmulStep>(r.program.steps[1]);
+    CHECK(m.m == 3);
+    CHECK(m.k == 4);
+    CHECK(m.n == 5);
+    CHECK(m.batch == 1);
+    CHECK(r.program.buffers[m.b].kind == ir::BufferKind::Input);
+    CHECK(r.program.buffers[m.out].kind == ir::BufferKind::Output);
+}

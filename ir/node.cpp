@@ -129,7 +129,19 @@ struct NodeInterner {
             auto it = table.find(Entry{n, {}});
             if (it != table.end() && it->node == n) table.erase(it);
         }
-        delete n;  // outside the lock: releasing inputs re-enters release()
+        // Outside the lock: deleting a node releases its inputs, which re-enters release().
+        // Long chains would recurse once per node, so deletions are queued and drained in a loop.
+        thread_local std::vector<const Node*> pending;
+        thread_local bool draining = false;
+        pending.push_back(n);
+        if (draining) return;
+        draining = true;
+        while (!pending.empty()) {
+            const Node* next = pending.back();
+            pending.pop_back();
+            delete next;
+        }
+        draining = false;
     }
 };
 

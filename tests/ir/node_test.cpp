@@ -32,3 +32,13 @@ TEST_CASE("input nodes are distinct per id", "[ir]") {
     CHECK(a != b);
     CHECK(Node::make(Op::Input, kFloat32, {4}, {}, InputAttr{1, nullptr}) == a);
 }
+
+TEST_CASE("a very long chain is destroyed without deep recursion", "[ir]") {
+    size_t before = live_node_count();
+    {
+        NodeRef x = Node::make(Op::Input, kFloat32, {2}, {}, InputAttr{7, nullptr});
+        for (int i = 0; i < 1000000; ++i) x = Node::make(Op::Neg, kFloat32, {2}, {x});
+        CHECK(live_node_count() == before + 1000001);
+    }
+    CHECK(live_node_count() == before);
+}

@@ -9,6 +9,7 @@
 #include "ir/verify.h"
 #include "passes/lower.h"
 #include "passes/simplify.h"
+#include "passes/split_reductions.h"
 
 namespace kiln::passes {
 namespace {
@@ -46,6 +47,8 @@ PipelineResult run_pipeline(const std::vector<ir::NodeRef>& roots) {
     PipelineResult r;
     if (kVerify) ir::verify_graph(roots);
     r.simplified = timed("simplify", [&] { return simplify(roots); },
+                         [](const auto& g) { return ir::print_graph(g); });
+    r.simplified = timed("split", [&] { return split_reductions(r.simplified); },
                          [](const auto& g) { return ir::print_graph(g); });
     if (kVerify) ir::verify_graph(r.simplified);
     r.plan = timed("fusion", [&] { return plan_fusion(r.simplified); },

@@ -193,3 +193,16 @@ return %3
     CHECK(r.program.buffers[m.b].kind == ir::BufferKind::Input);
     CHECK(r.program.buffers[m.out].kind == ir::BufferKind::Output);
 }
+
+TEST_CASE("a big full reduction is split so that all threads work", "[fusion]") {
+    auto r = run(R"(
+%0 = input 0 : f32[1024,1024]
+%1 = exp %0 : f32[1024,1024]
+%2 = reduce_sum %1 {axes=[0,1]} : f32[1,1]
+return %2
+)");
+    REQUIRE(count_kernels(r.program) == 2);
+    CHECK(kernel(r.program, 0).outer == ir::Shape{256});
+    CHECK(kernel(r.program, 0).stages[0].loops == ir::Shape{4096});
+    CHECK(kernel(r.program, 1).stages[0].loops == ir::Shape{256});
+}

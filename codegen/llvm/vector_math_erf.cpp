@@ -1,0 +1,123 @@
+// erf as straight-line IR (see vector_math.cpp for the ground rules).
+//
+// The method and the rational approximations are fdlibm's s_erf.c / s_erff.c:
+//   ====================================================
+//   Copyright (C) 1993 by Sun Microsystems, Inc. All rights reserved.
+//   Developed at SunPro, a Sun Microsystems, Inc. business.
+//   Permission to use, copy, modify, and distribute this
+//   software is freely granted, provided that this notice
+//   is preserved.
+//   ====================================================
+// On |x| in [0, 0.84375): erf = x + x*P(x^2)/Q(x^2); [0.84375, 1.25): erf = c + P(s)/Q(s) with
+// s = |x| - 1; [1.25, 1/0.35) and [1/0.35, 6): erf = 1 - exp(-x^2 - 0.5625 + R(t)/S(t))/|x| with
+// t = 1/x^2; beyond 6: 1. fdlibm branches; here every lane picks its interval's coefficients
+// with selects and evaluates one rational function, so the cost is one P/Q plus one exp.
+#include <array>
+
+#include "codegen/llvm/vector_math_internal.h"
+
+namespace kiln::codegen::vmath {
+namespace {
+
+// Numerator (8) and denominator (9, leading 1) coefficients per interval, low degree first,
+// padded with zeros (zero high-order coefficients only add exact zeros).
+struct ErfTable {
+    std::array<std::array<double, 8>, 4> num;
+    std::array<std::array<double, 9>, 4> den;
+    double erx;
+};
+
+const ErfTable kErf64 = {
+    {{{1.28379167095512558561e-01, -3.25042107247001499370e-01, -2.84817495755985104766e-02,
+       -5.77027029648944159157e-03, -2.37630166566501626084e-05, 0, 0, 0},
+      {-2.36211856075265944077e-03, 4.14856118683748331666e-01, -3.72207876035701323847e-01,
+       3.18346619901161753674e-01, -1.10894694282396677476e-01, 3.54783043256182359371e-02,
+       -2.16637559486879084300e-03, 0},
+      {-9.86494403484714822705e-03, -6.93858572707181764372e-01, -1.05586262253232909814e+01,
+       -6.23753324503260060396e+01, -1.62396669462573470355e+02, -1.84605092906711035994e+02,
+       -8.12874355063065934246e+01, -9.81432934416914548592e+00},
+      {-9.86494292470009928597e-03, -7.99283237680523006574e-01, -1.77579549177547519889e+01,
+       -1.60636384855821916062e+02, -6.37566443368389627722e+02, -1.02509513161107724954e+03,
+       -4.83519191608651397019e+02, 0}}},
+    {{{1, 3.97917223959155352819e-01, 6.50222499887672944485e-02, 5.08130628187576562776e-03,
+       1.32494738004321644526e-04, -3.96022827877536812320e-06, 0, 0, 0},
+      {1, 1.06420880400844228286e-01, 5.40397917702171048937e-01, 7.18286544141962662868e-02,
+       1.26171219808761642112e-01, 1.36370839120290507362e-02, 1.19844998467991074170e-02, 0, 0},
+      {1, 1.96512716674392571292e+01, 1.37657754143519042600e+02, 4.34565877475229228821e+02,
+       6.45387271733267880336e+02, 4.29008140027567833386e+02, 1.08635005541779435134e+02,
+       6.57024977031928170135e+00, -6.04244152148580987438e-02},
+      {1, 3.03380607434824582924e+01, 3.25792512996573918826e+02, 1.53672958608443695994e+03,
+       3.19985821950859553908e+03, 2.55305040643316442583e+03, 4.74528541206955367215e+02,
+       -2.24409524465858183362e+01, 0}}},
+    8.45062911510467529297e-01,
+};
+
+const ErfTable kErf32 = {
+    {{{1.2837916613e-01, -3.2504209876e-01, -2.8481749818e-02, -5.7702702470e-03, -2.3763017452e-05,
+       0, 0, 0},
+      {-2.3621185683e-03, 4.1485610604e-01, -3.7220788002e-01, 3.1834661961e-01, -1.1089469492e-01,
+       3.5478305072e-02, -2.1663755178e-03, 0},
+      {-9.8649440333e-03, -6.9385856390e-01, -1.0558626175e+01, -6.2375331879e+01,
+       -1.6239666748e+02, -1.8460508728e+02, -8.1287437439e+01, -9.8143291473e+00},
+      {-9.8649431020e-03, -7.9928326607e-01, -1.7757955551e+01, -1.6063638306e+02,
+       -6.3756646729e+02, -1.0250950928e+03, -4.8351919556e+02, 0}}},
+    {{{1, 3.9791721106e-01, 6.5022252500e-02, 5.0813062117e-03, 1.3249473704e-04, -3.9602282413e-06,
+       0, 0, 0},
+      {1, 1.0642088205e-01, 5.4039794207e-01, 7.1828655899e-02, 1.2617121637e-01, 1.3637083583e-02,
+       1.1984500103e-02, 0, 0},
+      {1, 1.9651271820e+01, 1.3765776062e+02, 4.3456588745e+02, 6.4538726807e+02, 4.2900814819e+02,
+       1.0863500214e+02, 6.5702495575e+00, -6.0424413532e-02},
+      {1, 3.0338060379e+01, 3.2579251099e+02, 1.5367296143e+03, 3.1998581543e+03, 2.5530502930e+03,
+       4.7452853394e+02, -2.2440952301e+01, 0}}},
+    8.4506291151e-01,
+};
+
+// Per-lane choice among the four intervals' constants.
+llvm::Value* pick(MathBuilder& m, llvm::Value* in0, llvm::Value* in1, llvm::Value* in2, double c0,
+                  double c1, double c2, double c3) {
+    llvm::Value* v = c2 == c3 ? m.c(c3) : m.sel(in2, m.c(c2), m.c(c3));
+    v = c1 == c2 && c2 == c3 ? v : m.sel(in1, m.c(c1), v);
+    return c0 == c1 && c1 == c2 && c2 == c3 ? v : m.sel(in0, m.c(c0), v);
+}
+
+}  // namespace
+
+llvm::Value* erf_impl(MathBuilder& m, llvm::Value* x) {
+    const ErfTable& tab = m.f64 ? kErf64 : kErf32;
+    llvm::Value* ax = m.fabs(x);
+    // Interval masks; NaN fails every compare and lands in the last interval (stays NaN).
+    llvm::Value* in0 = m.lt(ax, m.c(0.84375));
+    llvm::Value* in1 = m.lt(ax, m.c(1.25));
+    llvm::Value* in2 = m.lt(ax, m.c(1 / 0.35));
+    // The variable of each interval's rational function. Lanes of the first two intervals
+    // would make 1/x^2 huge; they use t from their own interval anyway.
+    llvm::Value* x2 = m.mul(ax, ax);
+    llvm::Value* t_tail = m.div(m.c(1.0), m.sel(in1, m.c(1.0), x2));
+    llvm::Value* t = m.sel(in0, x2, m.sel(in1, m.sub(ax, m.c(1.0)), t_tail));
+
+    std::vector<llvm::Value*> num, den;
+    for (size_t i = 0; i < 8; ++i)
+        num.push_back(
+            pick(m, in0, in1, in2, tab.num[0][i], tab.num[1][i], tab.num[2][i], tab.num[3][i]));
+    for (size_t i = 0; i < 9; ++i)
+        den.push_back(
+            pick(m, in0, in1, in2, tab.den[0][i], tab.den[1][i], tab.den[2][i], tab.den[3][i]));
+    llvm::Value* ratio = m.div(m.poly(t, num), m.poly(t, den));
+
+    llvm::Value* r0 = m.fma(ax, ratio, ax);        // [0, 0.84375)
+    llvm::Value* r1 = m.add(m.c(tab.erx), ratio);  // [0.84375, 1.25)
+    // 1 - exp(-x^2 - 0.5625 + R/S)/|x|. x^2 is carried as x2 + x2_lo (fma gives the rounding
+    // error exactly), so the exponent is accurate to the last bit even for larger |x|.
+    llvm::Value* x2_lo = m.fma(ax, ax, m.neg(x2));
+    llvm::Value* arg = m.add(m.sub(m.neg(x2), m.c(0.5625)), m.sub(ratio, x2_lo));
+    // Lanes that use this formula have arg > -37. Larger |x| (result 1 below) would make exp
+    // produce denormals, which cost ~100x on x86 even in discarded lanes: clamp them away.
+    arg = m.sel(m.lt(arg, m.c(-40.0)), m.c(-40.0), arg);
+    llvm::Value* r2 = m.sub(m.c(1.0), m.div(exp_impl(m, arg), ax));
+    llvm::Value* res = m.sel(in0, r0, m.sel(in1, r1, r2));
+    res = m.sel(m.ge(ax, m.c(6.0)), m.c(1.0), res);
+    // Odd function; copysign also gives erf(-0) = -0 and erf(-inf) = -1.
+    return m.copysign(res, x);
+}
+
+}  // namespace kiln::codegen::vmath

@@ -9,6 +9,7 @@
 #include <unordered_map>
 
 #include "codegen/cpu_compiler.h"
+#include "frontend/dump.h"
 #include "frontend/realize_stats.h"
 #include "passes/pipeline.h"
 #include "runtime/executor.h"
@@ -173,6 +174,7 @@ void realize_impls(const std::vector<TensorImpl*>& impls) {
     if (roots.empty()) return;
     std::vector<std::shared_ptr<runtime::Buffer>> inputs;
     std::vector<NodeRef> canonical = r.canonicalize(roots, inputs);
+    dump_graph_if_requested(canonical);
     std::shared_ptr<runtime::CompiledProgram> compiled = r.program_for(canonical);
     std::vector<std::shared_ptr<runtime::Buffer>> outputs = runtime::execute(*compiled, inputs);
     realize_counters().realizations++;

@@ -59,6 +59,23 @@ PipelineResult run_pipeline(const std::vector<ir::NodeRef>& roots) {
             if (const auto* k = std::get_if<ir::KernelStep>(&st)) s += ir::print_loop_kernel(k->kernel);
         return s;
     });
+    // Simplification may drop an input the caller still binds: keep the numbering whole, with
+    // an (unused) buffer for each dropped placeholder.
+    std::vector<bool> bound;
+    for (const ir::ProgramBuffer& b : r.program.buffers)
+        if (b.kind == ir::BufferKind::Input) {
+            if (bound.size() <= static_cast<size_t>(b.index)) bound.resize(b.index + 1);
+            bound[b.index] = true;
+        }
+    for (const ir::Node* n : ir::topo_order(roots)) {
+        if (n->op() != ir::Op::Input) continue;
+        int64_t id = n->attr_as<ir::InputAttr>().id;
+        if (static_cast<size_t>(id) < bound.size() && bound[id]) continue;
+        if (bound.size() <= static_cast<size_t>(id)) bound.resize(id + 1);
+        bound[id] = true;
+        r.program.buffers.push_back({n->dtype(), n->shape(), ir::BufferKind::Input, id});
+        r.program.num_inputs = std::max(r.program.num_inputs, id + 1);
+    }
     return r;
 }
 

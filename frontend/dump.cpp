@@ -1,0 +1,128 @@
+// KILN_DUMP: writes realized graphs as .kir files. Everything here swallows errors: a debugging
+// aid must never make the program it observes fail.
+#include "frontend/dump.h"
+
+#include <atomic>
+#include <cerrno>
+#include <cstdio>
+#include <cstdlib>
+#include <cstring>
+#include <fcntl.h>
+#include <string>
+#include <string_view>
+#include <system_error>
+#include <unistd.h>
+
+#include <fmt/format.h>
+
+#include "ir/printer.h"
+
+namespace kiln::detail {
+namespace {
+
+std::atomic<uint64_t> g_next_number{0};
+std::atomic<uint64_t> g_next_temp{0};
+std::atomic<bool> g_warned{false};
+
+/// One warning per process: a full disk would otherwise print one line per realization.
+/// Takes a string_view so that the catch handlers below can call it without allocating.
+void warn_once(std::string_view what) noexcept {
+    if (g_warned.exchange(true)) return;
+    std::fprintf(stderr, "kiln: warning: KILN_DUMP: %.*s (further dump errors are not reported)\n",
+                 static_cast<int>(what.size()), what.data());
+}
+
+std::string errno_text(int e) { return std::strerror(e); }
+
+/// Writes all of `text` to a new file `path` (which must not exist). Returns 0 or an errno.
+int write_new_file(const std::string& path, const std::string& text) {
+    int fd = ::open(path.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0644);
+    if (fd < 0) return errno;
+    size_t done = 0;
+    while (done < text.size()) {
+        ssize_t w = ::write(fd, text.data() + done, text.size() - done);
+        if (w < 0) {
+            if (errno == EINTR) continue;
+            int e = errno;
+            ::close(fd);
+            ::unlink(path.c_str());
+            return e;
+        }
+        done += static_cast<size_t>(w);
+    }
+    if (::close(fd) != 0) {
+        int e = errno;
+        ::unlink(path.c_str());
+        return e;
+    }
+    return 0;
+}
+
+}  // namespace
+
+std::optional<std::filesystem::path> dump_graph(const std::filesystem::path& dir,
+                                                const std::vector<ir::NodeRef>& roots) noexcept {
+    try {
+        std::string text = "# a graph realized by a Kiln program (KILN_DUMP); inspect it with "
+                           "`kiln fuse FILE` or `kiln run FILE`\n" +
+                           ir::print_graph(roots);
+        std::error_code ec;
+        std::filesystem::create_directories(dir, ec);
+        if (ec) {
+            warn_once(fmt::format("cannot create directory {}: {}", dir.string(), ec.message()));
+            return std::nullopt;
+        }
+        // Write under a private temporary name, then give it its final name in one step.
+        std::filesystem::path temp =
+            dir / fmt::format(".graph_tmp_{}_{}.kir", ::getpid(), g_next_temp.fetch_add(1));
+        if (int e = write_new_file(temp.string(), text)) {
+            warn_once(fmt::format("cannot write {}: {}", temp.string(), errno_text(e)));
+            return std::nullopt;
+        }
+        // link() fails with EEXIST instead of replacing: a number taken by an earlier run or by
+        // another process dumping into the same directory is skipped, never overwritten.
+        for (;;) {
+            std::filesystem::path target =
+                dir / fmt::format("graph_{:04}.kir", g_next_number.fetch_add(1));
+            if (::link(temp.c_str(), target.c_str()) == 0) {
+                ::unlink(temp.c_str());
+                return target;
+            }
+            int e = errno;
+            if (e == EEXIST) continue;
+            if (e == EPERM || e == EOPNOTSUPP || e == EXDEV || e == EMLINK) {
+                // A file system without hard links: rename, after checking the name is free
+                // (racy between processes, but never leaves a partial file).
+                if (std::filesystem::exists(target, ec)) continue;
+                if (::rename(temp.c_str(), target.c_str()) == 0) return target;
+                e = errno;
+            }
+            ::unlink(temp.c_str());
+            warn_once(fmt::format("cannot create {}: {}", target.string(), errno_text(e)));
+            return std::nullopt;
+        }
+    } catch (const std::exception& ex) {
+        warn_once(ex.what());
+    } catch (...) {
+        warn_once("unknown error");
+    }
+    return std::nullopt;
+}
+
+void dump_graph_if_requested(const std::vector<ir::NodeRef>& canonical_roots) noexcept {
+    // Read once: the realize driver calls this on every realization, including cache hits, and
+    // getenv is not free. The path is built once too.
+    static const std::optional<std::filesystem::path> dir =
+        []() noexcept -> std::optional<std::filesystem::path> {
+        try {
+            const char* v = std::getenv("KILN_DUMP");
+            if (v && *v) return std::filesystem::path(v);
+        } catch (...) {
+            warn_once("cannot use the KILN_DUMP directory name");
+        }
+        return std::nullopt;
+    }();
+    if (dir) dump_graph(*dir, canonical_roots);
+}
+
+}  // namespace kiln::detail

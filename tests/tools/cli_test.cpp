@@ -1,0 +1,268 @@
+// The `kiln` command-line tool, run as a separate process on the example files: exact output
+// where the output is the point (round trips, error messages), structure elsewhere.
+#include <regex>
+
+#include <catch2/catch.hpp>
+
+#include "tools/cli_util.h"
+
+using namespace kiln_test;
+
+namespace {
+
+/// The kernel count from the summary line "N kernel(s), M extern call(s)".
+std::pair<int, int> summary_counts(const std::string& out) {
+    std::smatch m;
+    static const std::regex re(R"((\d+) kernels?, (\d+) extern calls?\n$)");
+    REQUIRE(std::regex_search(out, m, re));
+    return {std::stoi(m[1]), std::stoi(m[2])};
+}
+
+}  // namespace
+
+TEST_CASE("the kiln binary is built", "[cli]") {
+    INFO("expected the kiln executable at " << kiln_path());
+    REQUIRE(std::filesystem::exists(kiln_path()));
+}
+
+TEST_CASE("dump prints a canonical file back unchanged", "[cli][dump]") {
+    for (const char* name : {"chain.kir", "softmax.kir", "layernorm.kir", "matmul.kir"}) {
+        INFO(name);
+        RunResult r = run_kiln({"dump", example(name)});
+        CHECK(r.status == 0);
+        CHECK(r.err.empty());
+        // The examples are canonical apart from their header comments.
+        CHECK(r.out == strip_comments(read_text(examples_dir() / name)));
+    }
+}
+
+TEST_CASE("dump canonicalizes names and keeps input ids", "[cli][dump]") {
+    TempDir dir;
+    write_text(dir.path / "named.kir", "# comment\n"
+                                       "%x = input 5 : f32[2,3]   # trailing comment\n"
+                                       "%s = reduce_sum %x {axes=[1]} : f32[2,1]\n"
+                                       "%e = exp %s : f32[2,1]\n"
+                                       "return %e, %x\n");
+    RunResult r = run_kiln({"dump", (dir.path / "named.kir").string()});
+    CHECK(r.status == 0);
+    CHECK(r.out == "%0 = input 5 : f32[2,3]\n"
+                   "%1 = reduce_sum %0 {axes=[1]} : f32[2,1]\n"
+                   "%2 = exp %1 : f32[2,1]\n"
+                   "return %2, %0\n");
+    // Standard input works too.
+    RunResult s = run_kiln({"dump", "-"}, (dir.path / "named.kir").string());
+    CHECK(s.status == 0);
+    CHECK(s.out == r.out);
+}
+
+TEST_CASE("dump --after shows the pipeline's stages", "[cli][dump]") {
+    RunResult simplified = run_kiln({"dump", "--after=simplify", example("matmul.kir")});
+    CHECK(simplified.status == 0);
+    CHECK(simplified.out.find("matmul %0, %1 : f32[64,32]") != std::string::npos);
+    RunResult fusion = run_kiln({"dump", "--after=fusion", example("matmul.kir")});
+    CHECK(fusion.status == 0);
+    CHECK(fusion.out.find("extern 0: matmul f32[64,32]") != std::string::npos);
+    RunResult lowered = run_kiln({"dump", "--after=lower", example("softmax.kir")});
+    CHECK(lowered.status == 0);
+    CHECK(summary_counts(lowered.out) == std::pair{1, 0});
+    RunResult bad = run_kiln({"dump", "--after=codegen", example("chain.kir")});
+    CHECK(bad.status == 2);
+    CHECK(bad.err.rfind("kiln dump: unknown pass 'codegen' for --after (expected simplify, "
+                        "fusion or lower)\n",
+                        0) == 0);
+}
+
+TEST_CASE("fuse: chain is one kernel, softmax at most two, matmul one extern call", "[cli][fuse]") {
+    RunResult chain = run_kiln({"fuse", example("chain.kir")});
+    REQUIRE(chain.status == 0);
+    CHECK(summary_counts(chain.out) == std::pair{1, 0});
+    CHECK(chain.out.find("kernel 0: add f32[1024] (4096 bytes) -- graph output\n") !=
+          std::string::npos);
+    CHECK(chain.out.find("outer [1024]") != std::string::npos);
+    CHECK(chain.out.ends_with("\n1 kernel, 0 extern calls\n"));
+
+    RunResult softmax = run_kiln({"fuse", example("softmax.kir")});
+    REQUIRE(softmax.status == 0);
+    auto [sk, se] = summary_counts(softmax.out);
+    CHECK(sk >= 1);
+    CHECK(sk <= 2);
+    CHECK(se == 0);
+    CHECK(softmax.out.find("reduce_max over [256]") != std::string::npos);
+
+    RunResult layernorm = run_kiln({"fuse", example("layernorm.kir")});
+    REQUIRE(layernorm.status == 0);
+    CHECK(summary_counts(layernorm.out).first <= 2);
+
+    RunResult matmul = run_kiln({"fuse", example("matmul.kir")});
+    REQUIRE(matmul.status == 0);
+    CHECK(summary_counts(matmul.out) == std::pair{1, 1});
+    CHECK(matmul.out.find("extern matmul f32 [64,128] x [128,32] -> [64,32]") != std::string::npos);
+}
+
+TEST_CASE("codegen prints vectorized LLVM IR", "[cli][codegen]") {
+    RunResult opt = run_kiln({"codegen", example("chain.kir")});
+    REQUIRE(opt.status == 0);
+    CHECK(opt.out.rfind("; target: ", 0) == 0);
+    CHECK(opt.out.find("; kernel 0: e_add_erf_mul_sigmoid (optimized)") != std::string::npos);
+    CHECK(opt.out.find("define ") != std::string::npos);
+    CHECK(std::regex_search(opt.out, std::regex(R"(<\d+ x float>)")));
+
+    RunResult raw = run_kiln({"codegen", "--unoptimized", example("chain.kir")});
+    REQUIRE(raw.status == 0);
+    CHECK(raw.out.find("(unoptimized)") != std::string::npos);
+    CHECK(raw.out.find("define ") != std::string::npos);
+    CHECK(raw.out != opt.out);
+
+    RunResult matmul = run_kiln({"codegen", example("matmul.kir")});
+    REQUIRE(matmul.status == 0);
+    CHECK(matmul.out.find("; extern 0: matmul f32 [64,128] x [128,32]") != std::string::npos);
+    CHECK(matmul.out.find("; kernel 1: ") != std::string::npos);
+}
+
+TEST_CASE("run matches the reference interpreter", "[cli][run]") {
+    for (const char* name : {"chain.kir", "softmax.kir", "layernorm.kir", "matmul.kir"}) {
+        INFO(name);
+        RunResult r = run_kiln({"run", example(name)});
+        CHECK(r.status == 0);
+        CHECK(r.err.empty());
+        CHECK(r.out.find("input 0: f32[") == 0);
+        CHECK(r.out.find(": ok\n") != std::string::npos);
+        CHECK(r.out.find("ok: 1 output matches the reference\n") != std::string::npos);
+    }
+}
+
+TEST_CASE("run is deterministic and --seed changes the data", "[cli][run]") {
+    RunResult a = run_kiln({"run", example("chain.kir")});
+    RunResult b = run_kiln({"run", example("chain.kir")});
+    RunResult c = run_kiln({"run", "--seed=7", example("chain.kir")});
+    REQUIRE(a.status == 0);
+    REQUIRE(c.status == 0);
+    CHECK(a.out == b.out);
+    CHECK(a.out.substr(0, 40) != c.out.substr(0, 40));
+    RunResult shown = run_kiln({"run", "--show=2", example("chain.kir")});
+    CHECK(shown.out.find("output 0: f32[1024] = [") != std::string::npos);
+    CHECK(std::regex_search(shown.out,
+                            std::regex(R"(output 0: f32\[1024\] = \[[^,\]]+, [^,\]]+, \.\.\.\])")));
+}
+
+TEST_CASE("run fails when outputs are outside the tolerance", "[cli][run]") {
+    // f32 kernels against a float64 reference are never exact: zero tolerance must fail.
+    RunResult r = run_kiln({"run", "--rtol=0", "--atol=0", example("chain.kir")});
+    CHECK(r.status == 1);
+    CHECK(r.out.find("MISMATCH") != std::string::npos);
+    CHECK(r.out.find("FAILED: output 0 differs from the reference at element ") !=
+          std::string::npos);
+    CHECK(r.err.find("kiln run: " + example("chain.kir") + ": output 0 differs") == 0);
+}
+
+TEST_CASE("run renumbers inputs and binds inputs that simplification drops", "[cli][run]") {
+    TempDir dir;
+    // Ids 7 and 3 are renumbered in order of appearance; where(true, b, a) drops input 7 (now 1)
+    // but it stays an input of the program, and a root.
+    write_text(dir.path / "ids.kir", "%a = input 7 : f32[4]\n"
+                                     "%b = input 3 : f32[4]\n"
+                                     "%t = const 1 : bool[4]\n"
+                                     "%w = where %t, %b, %a : f32[4]\n"
+                                     "%r = exp %w : f32[4]\n"
+                                     "return %r, %a\n");
+    RunResult r = run_kiln({"run", (dir.path / "ids.kir").string()});
+    CHECK(r.status == 0);
+    CHECK(r.out.find("input 0 (file's input 3): f32[4]") != std::string::npos);
+    CHECK(r.out.find("ok: 2 outputs match the reference\n") != std::string::npos);
+    // Placeholder 0 dropped while 1 survives: the executor needs every number bound.
+    write_text(dir.path / "drop.kir", "%b = input 0 : f32[4]\n"
+                                      "%t = const 1 : bool[4]\n"
+                                      "%a = input 1 : f32[4]\n"
+                                      "%w = where %t, %a, %b : f32[4]\n"
+                                      "return %w\n");
+    RunResult d = run_kiln({"run", (dir.path / "drop.kir").string()});
+    CHECK(d.status == 0);
+    CHECK(d.err.empty());
+    // Integers and bools compare exactly.
+    write_text(dir.path / "int.kir", "%0 = input 0 : i32[5]\n"
+                                     "%1 = input 1 : i32[5]\n"
+                                     "%2 = div %0, %1 : i32[5]\n"
+                                     "%3 = lt %0, %1 : bool[5]\n"
+                                     "return %2, %3\n");
+    RunResult i = run_kiln({"run", (dir.path / "int.kir").string()});
+    CHECK(i.status == 0);
+    CHECK(i.out.find("(rtol 0, atol 0): ok") != std::string::npos);
+}
+
+TEST_CASE("a malformed file prints FILE:LINE:COL and exits 1", "[cli][errors]") {
+    std::string file = example("malformed.kir");
+    for (const char* command : {"dump", "fuse", "codegen", "run"}) {
+        INFO(command);
+        RunResult r = run_kiln({command, file});
+        CHECK(r.status == 1);
+        CHECK(r.out.empty());
+        CHECK(r.err == file + ":4:14: error: use of undefined value '%7'\n");
+    }
+    TempDir dir;
+    write_text(dir.path / "empty.kir", "");
+    RunResult empty = run_kiln({"dump", (dir.path / "empty.kir").string()});
+    CHECK(empty.status == 1);
+    CHECK(empty.err ==
+          (dir.path / "empty.kir").string() + ":1:1: error: missing 'return' at end of input\n");
+    write_text(dir.path / "junk.kir", std::string("\x7f"
+                                                  "ELF\0\1\2\xff\xfe garbage",
+                                                  17));
+    RunResult junk = run_kiln({"run", (dir.path / "junk.kir").string()});
+    CHECK(junk.status == 1);
+    CHECK(junk.err.find((dir.path / "junk.kir").string() + ":1:1: error: ") == 0);
+}
+
+TEST_CASE("missing files and loop-level graphs are errors, not crashes", "[cli][errors]") {
+    RunResult missing = run_kiln({"run", "/nonexistent/dir/model.kir"});
+    CHECK(missing.status == 1);
+    CHECK(missing.err ==
+          "kiln: cannot open /nonexistent/dir/model.kir: No such file or directory\n");
+    TempDir dir;
+    RunResult directory = run_kiln({"dump", dir.path.string()});
+    CHECK(directory.status == 1);
+    CHECK(directory.err == "kiln: cannot open " + dir.path.string() + ": Is a directory\n");
+    write_text(dir.path / "loop.kir", "%v = var {index=0, extent=4} : i64[]\n"
+                                      "%l = load %v {buffer=0} : f32[]\n"
+                                      "return %l\n");
+    std::string loop = (dir.path / "loop.kir").string();
+    CHECK(run_kiln({"dump", loop}).status == 0);  // printing loop IR is fine
+    RunResult run = run_kiln({"run", loop});
+    CHECK(run.status == 1);
+    CHECK(run.err == "kiln: " + loop +
+                         ": 'var' is a loop-level op: only tensor-level graphs can be compiled "
+                         "(loop IR appears inside lowered kernels, not in .kir graphs)\n");
+}
+
+TEST_CASE("usage errors exit 2 with the usage on stderr; help exits 0", "[cli][usage]") {
+    RunResult unknown = run_kiln({"frobnicate", example("chain.kir")});
+    CHECK(unknown.status == 2);
+    CHECK(unknown.out.empty());
+    CHECK(unknown.err.rfind("kiln: unknown command 'frobnicate'\n\nusage: kiln COMMAND", 0) == 0);
+
+    RunResult none = run_kiln({});
+    CHECK(none.status == 2);
+    CHECK(none.err.rfind("kiln: missing COMMAND\n\nusage: kiln COMMAND", 0) == 0);
+
+    for (const char* help : {"help", "--help", "-h"}) {
+        RunResult h = run_kiln({help});
+        CHECK(h.status == 0);
+        CHECK(h.out.rfind("usage: kiln COMMAND [OPTIONS] FILE.kir\n", 0) == 0);
+        CHECK(h.err.empty());
+    }
+
+    RunResult option = run_kiln({"fuse", "--fast", example("chain.kir")});
+    CHECK(option.status == 2);
+    CHECK(option.err.rfind("kiln fuse: unknown option '--fast'\n", 0) == 0);
+    RunResult no_file = run_kiln({"run"});
+    CHECK(no_file.status == 2);
+    CHECK(no_file.err.rfind("kiln run: missing FILE argument\n", 0) == 0);
+    RunResult two = run_kiln({"dump", "a.kir", "b.kir"});
+    CHECK(two.status == 2);
+    CHECK(two.err.rfind("kiln dump: unexpected argument 'b.kir' (one FILE only)\n", 0) == 0);
+    RunResult value = run_kiln({"run", "--seed", example("chain.kir")});
+    CHECK(value.status == 2);
+    CHECK(value.err.rfind("kiln run: option '--seed' needs a value (--seed=...)\n", 0) == 0);
+    RunResult number = run_kiln({"run", "--rtol=abc", example("chain.kir")});
+    CHECK(number.status == 2);
+    CHECK(number.err.rfind("kiln run: --rtol expects a non-negative number, got 'abc'\n", 0) == 0);
+}

@@ -125,6 +125,7 @@ struct Realizer {
             if (const auto* k = std::get_if<ir::KernelStep>(&step))
                 compiled->kernels.push_back(codegen::CpuCompiler::global().compile(k->kernel));
         }
+        runtime::plan_execution(*compiled);
         programs.emplace(canonical, compiled);
         return compiled;
     }

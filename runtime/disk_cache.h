@@ -17,20 +17,32 @@ struct DiskCacheStats {
     int64_t stores = 0;
 };
 
+/// Not thread-safe: one instance is used by one thread at a time (the kernel cache holds a lock).
+/// Several processes may share a directory: writers never expose partial files.
+///
+/// Entry file (little-endian): "KILNCACHE1\n", u64 key length, key, u64 payload length,
+/// payload, u64 checksum of the payload. The file name is the hex of a 128-bit hash of the key.
 class DiskCache {
 public:
     /// Uses `dir`, created on first store. An unusable directory makes every load a miss and
     /// every store a no-op (caching is an optimisation, never an error).
     explicit DiskCache(std::filesystem::path dir);
-    /// $KILN_CACHE_DIR if set, else $HOME/.cache/kiln.
+    /// $KILN_CACHE_DIR if set, else $HOME/.cache/kiln, else /tmp/kiln-cache.
     static std::filesystem::path default_dir();
 
+    /// The payload stored for `key`, or nullopt (a miss) when there is no entry or it is
+    /// unreadable. An entry that is truncated, has a bad magic or checksum, or holds a different
+    /// key is counted in stats().corrupt (and as a miss) and deleted.
     std::optional<std::string> load(std::string_view key);
+    /// Stores `bytes` for `key`, replacing any entry, through a temporary file renamed into
+    /// place. Failures (unwritable directory, full disk) are ignored: nothing is stored.
     void store(std::string_view key, std::string_view bytes);
     /// The file that holds `key`'s entry (whether or not it exists).
     std::filesystem::path path_for(std::string_view key) const;
     const std::filesystem::path& dir() const { return dir_; }
     DiskCacheStats stats() const { return stats_; }
+    /// The exact bytes of the entry file store() writes for `key` and `bytes`.
+    static std::string encode_entry(std::string_view key, std::string_view bytes);
 
 private:
     std::filesystem::path dir_;

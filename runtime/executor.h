@@ -10,11 +10,44 @@
 
 namespace kiln::runtime {
 
+/// What the executor derives from a program once (see plan_execution): when each buffer is
+/// allocated and released, and how each kernel is split across threads.
+struct ExecutionPlan {
+    /// Program buffers (not inputs) first used by step s: allocated just before it runs.
+    std::vector<std::vector<int64_t>> allocate_before;
+    /// Temp buffers last used by step s: returned to the allocator right after it.
+    std::vector<std::vector<int64_t>> release_after;
+    /// Output buffers no step writes (allocated, uninitialized, at the end).
+    std::vector<int64_t> unwritten_outputs;
+    /// Per step: the smallest range of outer loop 0 worth a thread (0 for extern steps).
+    std::vector<int64_t> min_chunk;
+    /// Program buffer bound to each input placeholder.
+    std::vector<int64_t> input_buffer;
+    /// Set by plan_execution().
+    bool ready = false;
+    /// True when this plan was made for a program of this size (a cheap sanity check).
+    bool matches(const ir::Program& program) const {
+        return ready && min_chunk.size() == program.steps.size() &&
+               input_buffer.size() == static_cast<size_t>(program.num_inputs);
+    }
+};
+
 /// A program and its compiled kernels: kernels[i] runs the i-th KernelStep (in step order).
 struct CompiledProgram {
     ir::Program program;
     std::vector<KernelFn> kernels;
+    /// Filled by plan_execution(); when it does not match the program, execute() makes a plan
+    /// for that run only.
+    ExecutionPlan plan;
 };
+
+/// Validates `compiled` (buffer indices, kernel/program buffer agreement, one KernelFn per
+/// KernelStep; violations are KILN_CHECK failures) and stores its plan in compiled.plan. Call it
+/// once after compiling so that execute() does not re-derive the plan on every run.
+void plan_execution(CompiledProgram& compiled);
+
+/// Elements a thread should process per chunk of a kernel before splitting is worth it.
+inline constexpr int64_t kMinElementsPerChunk = 16384;
 
 struct ExecutorStats {
     int64_t kernels_launched = 0;  ///< KernelSteps run (a launch may use several threads)
@@ -24,6 +57,8 @@ struct ExecutorStats {
 
 /// Runs `compiled` with inputs[i] bound to input placeholder i (dtype and numel must match) and
 /// returns one buffer per program output (an output that is an input returns that input).
+/// Kernels run on ThreadPool::global(); an exception from a kernel propagates and the run's
+/// buffers are released. Several threads may run programs at the same time.
 std::vector<std::shared_ptr<Buffer>> execute(const CompiledProgram& compiled,
                                              const std::vector<std::shared_ptr<Buffer>>& inputs);
 

@@ -1,0 +1,237 @@
+#include "runtime/executor.h"
+
+#include <algorithm>
+#include <atomic>
+#include <string>
+
+#include "kiln/error.h"
+#include "runtime/blas.h"
+#include "runtime/thread_pool.h"
+
+namespace kiln::runtime {
+
+namespace {
+
+std::atomic<int64_t> g_kernels_launched{0};
+std::atomic<int64_t> g_extern_calls{0};
+std::atomic<int64_t> g_programs_run{0};
+
+std::string buffer_desc(const ir::Program& program, int64_t b) {
+    const ir::ProgramBuffer& pb = program.buffers[static_cast<size_t>(b)];
+    return "buffer " + std::to_string(b) + " (" + dtype_name(pb.dtype) + ir::shape_str(pb.shape) +
+           ")";
+}
+
+// Outer-loop-0 iterations per chunk, so that a chunk touches ~kMinElementsPerChunk elements.
+// The work of one iteration is estimated from the largest buffer (memory traffic) and from the
+// kernel's loop nest (compute, e.g. a reduction over a broadcast input).
+int64_t kernel_min_chunk(const ir::LoopKernel& kernel) {
+    int64_t extent = kernel.parallel_extent();
+    if (extent <= 1) return 1;
+    int64_t largest = 0;
+    for (const ir::KernelBuffer& kb : kernel.buffers) largest = std::max(largest, kb.numel);
+    int64_t outer = ir::numel(kernel.outer);
+    int64_t inner = 0;
+    for (const ir::Stage& stage : kernel.stages) inner += std::max<int64_t>(1, ir::numel(stage.loops));
+    int64_t work = std::max(largest, outer * std::max<int64_t>(1, inner));
+    int64_t per_iteration = std::max<int64_t>(1, (work + extent - 1) / extent);
+    return std::max<int64_t>(1, (kMinElementsPerChunk + per_iteration - 1) / per_iteration);
+}
+
+ExecutionPlan make_plan(const CompiledProgram& compiled) {
+    const ir::Program& program = compiled.program;
+    int64_t num_buffers = static_cast<int64_t>(program.buffers.size());
+    size_t num_steps = program.steps.size();
+    ExecutionPlan plan;
+    plan.allocate_before.resize(num_steps);
+    plan.release_after.resize(num_steps);
+    plan.min_chunk.assign(num_steps, 0);
+    plan.input_buffer.assign(static_cast<size_t>(program.num_inputs), -1);
+
+    for (int64_t b = 0; b < num_buffers; ++b) {
+        const ir::ProgramBuffer& pb = program.buffers[static_cast<size_t>(b)];
+        if (pb.kind != ir::BufferKind::Input) continue;
+        KILN_CHECK(pb.index >= 0 && pb.index < program.num_inputs,
+                   "executor: input placeholder " + std::to_string(pb.index) + " of " +
+                       buffer_desc(program, b) + " is out of range (program has " +
+                       std::to_string(program.num_inputs) + " inputs)");
+        KILN_CHECK(plan.input_buffer[static_cast<size_t>(pb.index)] < 0,
+                   "executor: input placeholder " + std::to_string(pb.index) + " is bound twice");
+        plan.input_buffer[static_cast<size_t>(pb.index)] = b;
+    }
+    for (size_t i = 0; i < plan.input_buffer.size(); ++i)
+        KILN_CHECK(plan.input_buffer[i] >= 0,
+                   "executor: input placeholder " + std::to_string(i) + " has no program buffer");
+
+    std::vector<int64_t> first_use(static_cast<size_t>(num_buffers), -1);
+    std::vector<int64_t> last_use(static_cast<size_t>(num_buffers), -1);
+    auto use = [&](int64_t b, size_t step) {
+        KILN_CHECK(b >= 0 && b < num_buffers, "executor: step " + std::to_string(step) +
+                                                  " uses buffer " + std::to_string(b) +
+                                                  " of " + std::to_string(num_buffers));
+        auto i = static_cast<size_t>(b);
+        if (first_use[i] < 0) first_use[i] = static_cast<int64_t>(step);
+        last_use[i] = static_cast<int64_t>(step);
+    };
+    size_t kernel_index = 0;
+    for (size_t s = 0; s < num_steps; ++s) {
+        if (const auto* ks = std::get_if<ir::KernelStep>(&program.steps[s])) {
+            KILN_CHECK(kernel_index < compiled.kernels.size() &&
+                           compiled.kernels[kernel_index] != nullptr,
+                       "executor: no compiled function for kernel step " + std::to_string(s) +
+                           " (" + ks->kernel.name + ")");
+            ++kernel_index;
+            KILN_CHECK(ks->buffers.size() == ks->kernel.buffers.size(),
+                       "executor: kernel " + ks->kernel.name + " has " +
+                           std::to_string(ks->kernel.buffers.size()) + " buffers but step " +
+                           std::to_string(s) + " binds " + std::to_string(ks->buffers.size()));
+            for (size_t i = 0; i < ks->buffers.size(); ++i) {
+                int64_t b = ks->buffers[i];
+                use(b, s);
+                const ir::ProgramBuffer& pb = program.buffers[static_cast<size_t>(b)];
+                const ir::KernelBuffer& kb = ks->kernel.buffers[i];
+                KILN_CHECK(pb.dtype == kb.dtype && ir::numel(pb.shape) == kb.numel,
+                           "executor: kernel " + ks->kernel.name + " buffer " + std::to_string(i) +
+                               " (" + dtype_name(kb.dtype) + ", " + std::to_string(kb.numel) +
+                               " elements) is bound to " + buffer_desc(program, b));
+            }
+            plan.min_chunk[s] = kernel_min_chunk(ks->kernel);
+        } else {
+            const auto& mm = std::get<ir::MatmulStep>(program.steps[s]);
+            KILN_CHECK(mm.dtype == DType::Float32 || mm.dtype == DType::Float64,
+                       std::string("executor: matmul on ") + dtype_name(mm.dtype) +
+                           " is not supported (f32, f64 only)");
+            const std::pair<int64_t, int64_t> operands[] = {
+                {mm.a, mm.batch * mm.m * mm.k}, {mm.b, mm.batch * mm.k * mm.n},
+                {mm.out, mm.batch * mm.m * mm.n}};
+            for (auto [b, expected] : operands) {
+                use(b, s);
+                const ir::ProgramBuffer& pb = program.buffers[static_cast<size_t>(b)];
+                KILN_CHECK(pb.dtype == mm.dtype && ir::numel(pb.shape) == expected,
+                           "executor: matmul step " + std::to_string(s) + " [batch " +
+                               std::to_string(mm.batch) + ", m " + std::to_string(mm.m) +
+                               ", k " + std::to_string(mm.k) + ", n " + std::to_string(mm.n) +
+                               "] does not fit " + buffer_desc(program, b));
+            }
+        }
+    }
+    KILN_CHECK(kernel_index == compiled.kernels.size(),
+               "executor: " + std::to_string(compiled.kernels.size()) + " kernels for " +
+                   std::to_string(kernel_index) + " kernel steps");
+
+    for (int64_t b = 0; b < num_buffers; ++b) {
+        auto i = static_cast<size_t>(b);
+        ir::BufferKind kind = program.buffers[i].kind;
+        if (kind == ir::BufferKind::Input) continue;
+        if (first_use[i] >= 0)
+            plan.allocate_before[static_cast<size_t>(first_use[i])].push_back(b);
+        else if (kind == ir::BufferKind::Output)
+            plan.unwritten_outputs.push_back(b);
+        if (kind == ir::BufferKind::Temp && last_use[i] >= 0)
+            plan.release_after[static_cast<size_t>(last_use[i])].push_back(b);
+    }
+    for (int64_t out : program.outputs) {
+        KILN_CHECK(out >= 0 && out < num_buffers,
+                   "executor: program output refers to buffer " + std::to_string(out) + " of " +
+                       std::to_string(num_buffers));
+        KILN_CHECK(program.buffers[static_cast<size_t>(out)].kind != ir::BufferKind::Temp,
+                   "executor: program output " + buffer_desc(program, out) + " is a temp");
+    }
+    plan.ready = true;
+    return plan;
+}
+
+void run_kernel(KernelFn fn, void** buffers, int64_t extent, int64_t min_chunk) {
+    if (extent <= 0) return;
+    if (extent <= min_chunk) {  // small kernels: a thread hand-off would cost more than it saves
+        fn(buffers, nullptr, 0, extent);
+        return;
+    }
+    // Two captured pointers fit std::function's small buffer: no allocation per launch.
+    ThreadPool::global().parallel_for(extent, min_chunk, [fn, buffers](int64_t begin, int64_t end) {
+        fn(buffers, nullptr, begin, end);
+    });
+}
+
+}  // namespace
+
+void plan_execution(CompiledProgram& compiled) { compiled.plan = make_plan(compiled); }
+
+std::vector<std::shared_ptr<Buffer>> execute(const CompiledProgram& compiled,
+                                             const std::vector<std::shared_ptr<Buffer>>& inputs) {
+    const ir::Program& program = compiled.program;
+    ExecutionPlan local_plan;
+    const ExecutionPlan* plan = &compiled.plan;
+    if (!plan->matches(program)) {
+        local_plan = make_plan(compiled);
+        plan = &local_plan;
+    }
+
+    KILN_CHECK(static_cast<int64_t>(inputs.size()) == program.num_inputs,
+               "executor: program takes " + std::to_string(program.num_inputs) + " inputs, got " +
+                   std::to_string(inputs.size()));
+    std::vector<std::shared_ptr<Buffer>> bufs(program.buffers.size());
+    for (size_t i = 0; i < inputs.size(); ++i) {
+        int64_t b = plan->input_buffer[i];
+        const ir::ProgramBuffer& pb = program.buffers[static_cast<size_t>(b)];
+        const std::shared_ptr<Buffer>& in = inputs[i];
+        KILN_CHECK(in != nullptr, "executor: input " + std::to_string(i) + " is null");
+        KILN_CHECK(in->dtype() == pb.dtype && in->numel() == ir::numel(pb.shape),
+                   "executor: input " + std::to_string(i) + " is " + dtype_name(in->dtype()) +
+                       " with " + std::to_string(in->numel()) + " elements, program expects " +
+                       buffer_desc(program, b));
+        KILN_CHECK(in->device().is_cpu(),
+                   "executor: input " + std::to_string(i) + " is on " + in->device().str());
+        bufs[static_cast<size_t>(b)] = in;
+    }
+
+    std::vector<void*> pointers;
+    size_t kernel_index = 0;
+    for (size_t s = 0; s < program.steps.size(); ++s) {
+        for (int64_t b : plan->allocate_before[s]) {
+            const ir::ProgramBuffer& pb = program.buffers[static_cast<size_t>(b)];
+            bufs[static_cast<size_t>(b)] = Buffer::allocate(pb.dtype, ir::numel(pb.shape));
+        }
+        if (const auto* ks = std::get_if<ir::KernelStep>(&program.steps[s])) {
+            pointers.clear();
+            for (int64_t b : ks->buffers) pointers.push_back(bufs[static_cast<size_t>(b)]->data());
+            run_kernel(compiled.kernels[kernel_index++], pointers.data(),
+                       ks->kernel.parallel_extent(), plan->min_chunk[s]);
+            g_kernels_launched.fetch_add(1, std::memory_order_relaxed);
+        } else {
+            const auto& mm = std::get<ir::MatmulStep>(program.steps[s]);
+            void* a = bufs[static_cast<size_t>(mm.a)]->data();
+            void* b = bufs[static_cast<size_t>(mm.b)]->data();
+            void* out = bufs[static_cast<size_t>(mm.out)]->data();
+            if (mm.dtype == DType::Float32)
+                gemm_f32(mm.batch, mm.m, mm.n, mm.k, static_cast<const float*>(a),
+                         static_cast<const float*>(b), static_cast<float*>(out));
+            else
+                gemm_f64(mm.batch, mm.m, mm.n, mm.k, static_cast<const double*>(a),
+                         static_cast<const double*>(b), static_cast<double*>(out));
+            g_extern_calls.fetch_add(1, std::memory_order_relaxed);
+        }
+        // Freed temps go back to the caching allocator, so later steps reuse warm memory.
+        for (int64_t b : plan->release_after[s]) bufs[static_cast<size_t>(b)].reset();
+    }
+    for (int64_t b : plan->unwritten_outputs) {
+        const ir::ProgramBuffer& pb = program.buffers[static_cast<size_t>(b)];
+        bufs[static_cast<size_t>(b)] = Buffer::allocate(pb.dtype, ir::numel(pb.shape));
+    }
+
+    std::vector<std::shared_ptr<Buffer>> results;
+    results.reserve(program.outputs.size());
+    for (int64_t out : program.outputs) results.push_back(bufs[static_cast<size_t>(out)]);
+    g_programs_run.fetch_add(1, std::memory_order_relaxed);
+    return results;
+}
+
+ExecutorStats executor_stats() {
+    ExecutorStats stats;
+    stats.kernels_launched = g_kernels_launched.load(std::memory_order_relaxed);
+    stats.extern_calls = g_extern_calls.load(std::memory_order_relaxed);
+    stats.programs_run = g_programs_run.load(std::memory_order_relaxed);
+    return stats;
+}
+
+}  // namespace kiln::runtime

@@ -65,14 +65,16 @@ TEST_CASE("softmax is one row kernel with two reduce stages", "[fusion]") {
 return %7
 )");
     REQUIRE(count_kernels(r.program) == 1);
+    // Shared subexpressions (the index, the load, the exp) are printed once.
     CHECK(ir::print_loop_kernel(kernel(r.program, 0)) ==
           "kernel r_div_exp_reduce_max_reduce_sum(buf0: f32[128], buf1: f32[128] out)\n"
           "  outer [8]\n"
-          "  stage0 = reduce_max over [16]: load[0](add(mul(var0, 16:i64), var1))\n"
-          "  stage1 = reduce_sum over [16]: exp(sub(load[0](add(mul(var0, 16:i64), var1)), "
-          "stage0))\n"
-          "  store over [16] buf1[add(mul(var0, 16:i64), var1)] = div(exp(sub(load[0](add(mul("
-          "var0, 16:i64), var1)), stage0)), stage1)\n");
+          "  %0 = add(mul(var0, 16:i64), var1)\n"
+          "  %1 = load[0](%0)\n"
+          "  stage0 = reduce_max over [16]: %1\n"
+          "  %2 = exp(sub(%1, stage0))\n"
+          "  stage1 = reduce_sum over [16]: %2\n"
+          "  store over [16] buf1[%0] = div(%2, stage1)\n");
 }
 
 TEST_CASE("layernorm-style normalization is one kernel", "[fusion]") {
@@ -158,8 +160,8 @@ return %4
 return %2
 )");
         CHECK(ir::print_expr(kernel(r.program, 0).stages[0].value) ==
-              "exp(where(and(lt(1:i64, var0), lt(var0, 5:i64)), load[0](add(var0, -2:i64), if "
-              "and(lt(1:i64, var0), lt(var0, 5:i64))), 0:f32))");
+              "{\n  %0 = and(lt(1:i64, var0), lt(var0, 5:i64))\n"
+              "  exp(where(%0, load[0](add(var0, -2:i64), if %0), 0:f32))\n}");
     }
     SECTION("slice with a step and flip") {
         auto r = run(R"(
@@ -205,4 +207,17 @@ return %2
     CHECK(kernel(r.program, 0).outer == ir::Shape{256});
     CHECK(kernel(r.program, 0).stages[0].loops == ir::Shape{4096});
     CHECK(kernel(r.program, 1).stages[0].loops == ir::Shape{256});
+}
+
+TEST_CASE("kernel text stays small when subexpressions are shared", "[lower]") {
+    // h = tanh(h) * h, 40 times: a tree print would have 2^40 nodes.
+    std::string text = "%0 = input 0 : f32[16]\n";
+    for (int i = 0; i < 40; ++i) {
+        text += "%t" + std::to_string(i) + " = tanh %" + (i ? "h" + std::to_string(i - 1) : "0") + " : f32[16]\n";
+        text += "%h" + std::to_string(i) + " = mul %t" + std::to_string(i) + ", %" +
+                (i ? "h" + std::to_string(i - 1) : "0") + " : f32[16]\n";
+    }
+    text += "return %h39\n";
+    auto r = passes::run_pipeline(ir::parse_graph(text));
+    CHECK(ir::print_loop_kernel(kernel(r.program, 0)).size() < 4000);
 }

@@ -9,12 +9,14 @@ std::string describe(const ir::Node& n) {
 }
 
 int64_t wrap_dim(const std::string& op, int64_t dim, const ir::Shape& shape,
-                 const std::source_location& loc) {
+                 const std::source_location& loc, bool scalar_ok) {
+    // Reductions of a rank-0 tensor accept dim 0 and -1, as one element (as PyTorch does).
     int64_t rank = static_cast<int64_t>(shape.size());
-    if (dim < -rank || dim >= rank || rank == 0) {
+    if (rank == 0 && scalar_ok) rank = 1;
+    if (dim < -rank || dim >= rank) {
         fail<ShapeError>(op,
                          "dim " + std::to_string(dim) + " is out of range for shape " +
-                             ir::shape_str(shape) + " (rank " + std::to_string(rank) + ")",
+                             ir::shape_str(shape) + " (rank " + std::to_string(shape.size()) + ")",
                          loc);
     }
     return dim < 0 ? dim + rank : dim;
@@ -28,7 +30,8 @@ std::vector<int64_t> normalize_dims(const std::string& op, const std::vector<int
         return out;
     }
     for (int64_t d : dims) {
-        int64_t w = wrap_dim(op, d, shape, loc);
+        int64_t w = wrap_dim(op, d, shape, loc, true);
+        if (shape.empty()) continue;  // dim 0 of a scalar: nothing to reduce
         if (std::find(out.begin(), out.end(), w) != out.end()) {
             fail<ShapeError>(op, "dim " + std::to_string(d) + " appears more than once in " +
                                      ir::ints_str(dims), loc);
@@ -37,6 +40,18 @@ std::vector<int64_t> normalize_dims(const std::string& op, const std::vector<int
     }
     std::sort(out.begin(), out.end());
     return out;
+}
+
+DType result_type(const ir::Node& a, const ir::Node& b) {
+    auto category = [](DType t) { return is_floating(t) ? 2 : t == DType::Bool ? 0 : 1; };
+    auto lift = [&](const ir::Node& dim_tensor, const ir::Node& zero_dim) {
+        int ca = category(dim_tensor.dtype()), cb = category(zero_dim.dtype());
+        if (cb <= ca) return dim_tensor.dtype();
+        return cb == 2 ? DType::Float32 : DType::Int64;
+    };
+    if (a.rank() > 0 && b.rank() == 0) return lift(a, b);
+    if (b.rank() > 0 && a.rank() == 0) return lift(b, a);
+    return promote_types(a.dtype(), b.dtype());
 }
 
 void require_floating(const std::string& op, const ir::Node& n, const std::source_location& loc) {

@@ -18,12 +18,16 @@ template <class E = Error>
 
 /// "f32[2,3]": dtype and shape, as error messages show a tensor.
 std::string describe(const ir::Node& n);
-/// Maps a possibly negative dim into [0, rank); throws ShapeError naming op and shape.
+/// Maps a possibly negative dim into [0, rank); throws ShapeError naming op and shape. With
+/// `scalar_ok`, a rank-0 shape accepts dim 0 and -1 (the caller must treat it as no axis).
 int64_t wrap_dim(const std::string& op, int64_t dim, const ir::Shape& shape,
-                 const std::source_location& loc);
+                 const std::source_location& loc, bool scalar_ok = false);
 /// Sorted unique axes from possibly negative dims; empty `dims` means all axes.
 std::vector<int64_t> normalize_dims(const std::string& op, const std::vector<int64_t>& dims,
                                     const ir::Shape& shape, const std::source_location& loc);
+/// PyTorch's result dtype of a binary op: like promote_types, except that a rank-0 tensor next
+/// to a dimensioned one acts like a scalar (it only lifts the category: bool < int < float).
+DType result_type(const ir::Node& a, const ir::Node& b);
 /// Throws TypeError unless the tensor has a floating dtype.
 void require_floating(const std::string& op, const ir::Node& n, const std::source_location& loc);
 

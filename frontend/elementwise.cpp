@@ -54,8 +54,7 @@ NodeRef arith(const std::string& name, Op op, NodeRef a, NodeRef b, DType dtype,
 Tensor binary_tt(const char* name, Op op, Located a, const Tensor& b) {
     const NodeRef& na = node_of(a.t, name, a.loc);
     const NodeRef& nb = node_of(b, name, a.loc);
-    DType dtype = promote_types(na->dtype(), nb->dtype());
-    return make_tensor(arith(name, op, na, nb, dtype, a.loc), a.t.device());
+    return make_tensor(arith(name, op, na, nb, result_type(*na, *nb), a.loc), a.t.device());
 }
 
 Tensor binary_ts(const char* name, Op op, Located a, const Scalar& s, bool scalar_first) {
@@ -77,8 +76,7 @@ Tensor compare(const char* name, Op op, bool swap, const NodeRef& x, const NodeR
 Tensor compare_tt(const char* name, Op op, bool swap, Located a, const Tensor& b) {
     const NodeRef& na = node_of(a.t, name, a.loc);
     const NodeRef& nb = node_of(b, name, a.loc);
-    return compare(name, op, swap, na, nb, promote_types(na->dtype(), nb->dtype()), a.t.device(),
-                   a.loc);
+    return compare(name, op, swap, na, nb, result_type(*na, *nb), a.t.device(), a.loc);
 }
 
 Tensor compare_ts(const char* name, Op op, bool swap, Located a, const Scalar& s) {
@@ -236,7 +234,7 @@ Tensor where(const Tensor& cond, const Tensor& a, const Tensor& b, std::source_l
     if (c->dtype() != DType::Bool) {
         fail<TypeError>("where", "condition must be bool, got " + describe(*c), loc);
     }
-    DType dtype = promote_types(na->dtype(), nb->dtype());
+    DType dtype = result_type(*na, *nb);
     ir::Shape shape = build::broadcast_shapes(
         "where", build::broadcast_shapes("where", c->shape(), na->shape(), loc), nb->shape(), loc);
     return make_tensor(build::where(build::broadcast_to(c, shape),

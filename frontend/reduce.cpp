@@ -122,6 +122,10 @@ Tensor Tensor::min(std::source_location loc) const {
 
 Tensor Tensor::argmax(int64_t dim, bool keepdim, std::source_location loc) const {
     NodeRef x = node_of(*this, "argmax", loc);
+    if (x->rank() == 0) {
+        wrap_dim("argmax", dim, {}, loc, true);
+        return make_tensor(ir::make_int_const(0, DType::Int64, {}), device());
+    }
     std::vector<int64_t> axes{wrap_dim("argmax", dim, x->shape(), loc)};
     NodeRef m = build::broadcast_to(extreme("argmax", Op::ReduceMax, x, axes, loc), x->shape());
     // The first index holding the max; a NaN counts as the max (as in PyTorch).
@@ -150,8 +154,17 @@ Tensor Tensor::std(std::vector<int64_t> dims, bool unbiased, bool keepdim,
                        device());
 }
 
+/// Single-dim ops on a rank-0 tensor work on it as a 1-element vector (as PyTorch does).
+static Tensor on_scalar_as_vector(const Tensor& t, int64_t dim, const char* op,
+                           const std::source_location& loc,
+                           Tensor (*f)(const Tensor&, int64_t, std::source_location)) {
+    wrap_dim(op, dim, {}, loc, true);
+    return f(t.reshape({1}, loc), 0, loc).reshape({}, loc);
+}
+
 Tensor softmax(const Tensor& t, int64_t dim, std::source_location loc) {
     NodeRef x = node_of(t, "softmax", loc);
+    if (x->rank() == 0) return on_scalar_as_vector(t, dim, "softmax", loc, &softmax);
     require_floating("softmax", *x, loc);
     std::vector<int64_t> axes{wrap_dim("softmax", dim, x->shape(), loc)};
     NodeRef e = build::unary(Op::Exp, shifted(x, axes, nullptr, false));
@@ -161,6 +174,7 @@ Tensor softmax(const Tensor& t, int64_t dim, std::source_location loc) {
 
 Tensor log_softmax(const Tensor& t, int64_t dim, std::source_location loc) {
     NodeRef x = node_of(t, "log_softmax", loc);
+    if (x->rank() == 0) return on_scalar_as_vector(t, dim, "log_softmax", loc, &log_softmax);
     require_floating("log_softmax", *x, loc);
     std::vector<int64_t> axes{wrap_dim("log_softmax", dim, x->shape(), loc)};
     NodeRef z = shifted(x, axes, nullptr, false);

@@ -107,7 +107,11 @@ struct NodeInterner {
 
     static NodeInterner& get() {
         // Leaked on purpose: nodes may die during static destruction of user objects.
-        static NodeInterner* interner = new NodeInterner();
+        static NodeInterner* interner = [] {
+            auto* in = new NodeInterner();
+            in->table.reserve(1 << 14);  // skip the rehashes of the first thousands of nodes
+            return in;
+        }();
         return *interner;
     }
 

@@ -106,9 +106,11 @@ private:
             NodeRef linear = index::constant(0);
             for (size_t d = 0; d < idx.size(); ++d)
                 linear = index::add(linear, index::mul(idx[d], ostr[d]));
+            // An empty input is never read (the loops that would read it run zero times).
+            bool empty = ir::numel(is) == 0;
             for (size_t e = 0; e < is.size(); ++e)
-                out[e] = is[e] == 1 ? index::constant(0)
-                                    : index::mod(index::div(linear, istr[e]), is[e]);
+                out[e] = is[e] == 1 || empty ? index::constant(0)
+                                             : index::mod(index::div(linear, istr[e]), is[e]);
             break;
         }
         case Op::Permute: {
@@ -318,6 +320,10 @@ ir::Program build_program(const FusionPlan& plan) {
             if (m.m * m.k == 0) m.batch = ir::numel(Shape(s.begin(), s.end() - 2));
             m.dtype = n->dtype();
             p.steps.push_back(m);
+            continue;
+        }
+        if (ir::numel(n->shape()) == 0) {
+            buffer(n);  // an empty result needs a (0-element) buffer but no work
             continue;
         }
         LoweredKernel lk = lower_kernel(plan, n);

@@ -25,7 +25,7 @@ namespace {
 
 /// Bump whenever emission or the pipeline changes what a kernel's object contains: it is part
 /// of every cache key, so stale objects on disk are never loaded.
-constexpr int kCodegenVersion = 1;
+constexpr int kCodegenVersion = 2;
 
 /// Vector width the loop vectorizer aims for (bits).
 constexpr int kPreferVectorWidth = 512;
@@ -86,7 +86,7 @@ struct CpuCompiler::Impl {
         return fmt::format("kiln_k{:016x}", llvm::xxh3_64bits(llvm::StringRef(key)));
     }
 
-    /// Emits, verifies and (when `optimize`) runs O3 over the kernel's module in `ctx`.
+    /// Emits, verifies and (when `optimize`) runs O2 over the kernel's module in `ctx`.
     std::unique_ptr<llvm::Module> build_module(const ir::LoopKernel& kernel,
                                                const std::string& symbol, llvm::LLVMContext& ctx,
                                                bool optimize, std::string& diag_errors) {

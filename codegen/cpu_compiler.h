@@ -1,5 +1,5 @@
 #pragma once
-/// The CPU backend: loop kernels -> LLVM IR -> O3 for the host CPU -> ORC JIT. No LLVM header
+/// The CPU backend: loop kernels -> LLVM IR -> O2 for the host CPU -> ORC JIT. No LLVM header
 /// leaks out of codegen/.
 #include <cstdint>
 #include <filesystem>

@@ -43,14 +43,15 @@ std::vector<int64_t> normalize_dims(const std::string& op, const std::vector<int
 }
 
 DType result_type(const ir::Node& a, const ir::Node& b) {
-    auto category = [](DType t) { return is_floating(t) ? 2 : t == DType::Bool ? 0 : 1; };
-    auto lift = [&](const ir::Node& dim_tensor, const ir::Node& zero_dim) {
-        int ca = category(dim_tensor.dtype()), cb = category(zero_dim.dtype());
-        if (cb <= ca) return dim_tensor.dtype();
-        return cb == 2 ? DType::Float32 : DType::Int64;
+    // c10's combine_categories: the dimensioned tensor's dtype wins unless the rank-0 one is of
+    // a higher category (bool < int < float); then the two promote.
+    auto combine = [](DType dim, DType zero) {
+        if (is_floating(dim)) return dim;
+        if (dim == DType::Bool || is_floating(zero)) return promote_types(dim, zero);
+        return dim;
     };
-    if (a.rank() > 0 && b.rank() == 0) return lift(a, b);
-    if (b.rank() > 0 && a.rank() == 0) return lift(b, a);
+    if (a.rank() > 0 && b.rank() == 0) return combine(a.dtype(), b.dtype());
+    if (b.rank() > 0 && a.rank() == 0) return combine(b.dtype(), a.dtype());
     return promote_types(a.dtype(), b.dtype());
 }
 

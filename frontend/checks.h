@@ -26,7 +26,7 @@ int64_t wrap_dim(const std::string& op, int64_t dim, const ir::Shape& shape,
 std::vector<int64_t> normalize_dims(const std::string& op, const std::vector<int64_t>& dims,
                                     const ir::Shape& shape, const std::source_location& loc);
 /// PyTorch's result dtype of a binary op: like promote_types, except that a rank-0 tensor next
-/// to a dimensioned one acts like a scalar (it only lifts the category: bool < int < float).
+/// to a dimensioned one only counts when its category is higher (bool < int < float).
 DType result_type(const ir::Node& a, const ir::Node& b);
 /// Throws TypeError unless the tensor has a floating dtype.
 void require_floating(const std::string& op, const ir::Node& n, const std::source_location& loc);

@@ -1,4 +1,6 @@
 // Elementwise ops: promotion and broadcasting as in PyTorch, then explicit casts/expands in IR.
+#include <fmt/format.h>
+
 #include <cmath>
 #include <numbers>
 
@@ -36,15 +38,33 @@ Pair broadcast_pair(const std::string& op, NodeRef a, NodeRef b, DType dtype,
             build::broadcast_to(build::cast(b, dtype), shape)};
 }
 
+/// "bool[2] and a bool scalar": the operands as the user wrote them, for error messages.
+std::string operands(const NodeRef& a, const NodeRef& b, const Scalar* scalar, bool scalar_first) {
+    auto scalar_text = [&]() -> std::string {
+        switch (scalar->kind()) {
+        case Scalar::Kind::Bool: return "a bool scalar";
+        case Scalar::Kind::Int: return "an integer scalar";
+        case Scalar::Kind::Float: break;
+        }
+        return "a float scalar";
+    };
+    if (!scalar) return describe(*a) + " and " + describe(*b);
+    return scalar_first ? scalar_text() + " and " + describe(*b)
+                        : describe(*a) + " and " + scalar_text();
+}
+
 /// Applies an arithmetic op (add, sub, mul, div, max, min, pow, mod) to two promoted nodes.
+/// `scalar` is the number operand of a tensor-scalar op (for messages only).
 NodeRef arith(const std::string& name, Op op, NodeRef a, NodeRef b, DType dtype,
-              const std::source_location& loc) {
+              const std::source_location& loc, const Scalar* scalar = nullptr,
+              bool scalar_first = false) {
     if (dtype == DType::Bool) {
         // Arithmetic on bool is logic (PyTorch: True + True == True); subtraction is refused.
         if (op == Op::Add || op == Op::Max) op = Op::Or;
         else if (op == Op::Mul || op == Op::Min) op = Op::And;
         else if (op == Op::Div) dtype = DType::Float32;
-        else fail<TypeError>(name, "not supported for bool tensors", loc);
+        else fail<TypeError>(name, "not supported for bool tensors (got " +
+                                       operands(a, b, scalar, scalar_first) + ")", loc);
     }
     if (op == Op::Div && !is_floating(dtype)) dtype = DType::Float32;  // true division
     Pair p = broadcast_pair(name, std::move(a), std::move(b), dtype, loc);
@@ -61,8 +81,8 @@ Tensor binary_ts(const char* name, Op op, Located a, const Scalar& s, bool scala
     const NodeRef& na = node_of(a.t, name, a.loc);
     DType dtype = scalar_result_dtype(na->dtype(), s);
     NodeRef ns = scalar_node(s, dtype, na->shape());
-    NodeRef r = scalar_first ? arith(name, op, ns, na, dtype, a.loc)
-                             : arith(name, op, na, ns, dtype, a.loc);
+    NodeRef r = scalar_first ? arith(name, op, ns, na, dtype, a.loc, &s, true)
+                             : arith(name, op, na, ns, dtype, a.loc, &s, false);
     return make_tensor(r, a.t.device());
 }
 
@@ -214,8 +234,7 @@ Tensor minimum(const Tensor& a, const Tensor& b, std::source_location loc) {
 Tensor clamp(const Tensor& t, double lo, double hi, std::source_location loc) {
     NodeRef n = node_of(t, "clamp", loc);
     if (lo > hi) {
-        fail<ValueError>("clamp", "min " + std::to_string(lo) + " is greater than max " +
-                                      std::to_string(hi), loc);
+        fail<ValueError>("clamp", fmt::format("min {} is greater than max {}", lo, hi), loc);
     }
     DType dtype = n->dtype();
     bool whole = std::floor(lo) == lo && std::floor(hi) == hi;

@@ -111,10 +111,12 @@ Tensor full(std::vector<int64_t> shape, double value, TensorOptions opts, std::s
 }
 Tensor zeros(std::vector<int64_t> shape, TensorOptions opts, std::source_location loc) {
     check_shape("zeros", shape, loc);
+    check_device("zeros", opts, loc);
     return full(std::move(shape), 0.0, opts, loc);
 }
 Tensor ones(std::vector<int64_t> shape, TensorOptions opts, std::source_location loc) {
     check_shape("ones", shape, loc);
+    check_device("ones", opts, loc);
     return full(std::move(shape), 1.0, opts, loc);
 }
 

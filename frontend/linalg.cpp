@@ -57,7 +57,25 @@ Tensor matmul(const Tensor& ta, const Tensor& tb, std::source_location loc) {
     int64_t ka = sa.back(), kb = sb[sb.size() - 2];
     if (ka != kb) cannot_multiply("matmul", a, b, ka, kb, loc);
     Shape batch_a(sa.begin(), sa.end() - 2), batch_b(sb.begin(), sb.end() - 2);
-    Shape batch = build::broadcast_shapes("matmul", batch_a, batch_b, loc);
+    Shape batch;
+    try {
+        batch = build::broadcast_shapes("matmul", batch_a, batch_b, loc);
+    } catch (const ShapeError&) {
+        // Name the operands' shapes, not just their batch parts.
+        size_t rank = std::max(batch_a.size(), batch_b.size());
+        for (size_t i = 0; i < rank; ++i) {
+            int64_t da = i < rank - batch_a.size() ? 1 : batch_a[i - (rank - batch_a.size())];
+            int64_t db = i < rank - batch_b.size() ? 1 : batch_b[i - (rank - batch_b.size())];
+            if (da != db && da != 1 && db != 1) {
+                fail<ShapeError>("matmul", "batch dims of shapes " + ir::shape_str(a->shape()) +
+                                               " and " + ir::shape_str(b->shape()) +
+                                               " cannot be broadcast (dim " + std::to_string(i) +
+                                               ": " + std::to_string(da) + " vs " +
+                                               std::to_string(db) + ")", loc);
+            }
+        }
+        throw;
+    }
     Shape fa = batch, fb = batch;
     fa.insert(fa.end(), sa.end() - 2, sa.end());
     fb.insert(fb.end(), sb.end() - 2, sb.end());

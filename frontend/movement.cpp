@@ -135,11 +135,22 @@ Tensor Tensor::expand(std::vector<int64_t> shape, std::source_location loc) cons
     return with_node(*this, build::broadcast_to(n, out));
 }
 
+/// A dim for inserting a new axis into `shape`: -(rank+1) .. rank.
+static int64_t insertion_dim(const char* op, int64_t dim, const Shape& shape,
+                      const std::source_location& loc) {
+    int64_t rank = static_cast<int64_t>(shape.size());
+    if (dim < -rank - 1 || dim > rank) {
+        fail<ShapeError>(op, "dim " + std::to_string(dim) + " is out of range for shape " +
+                                 ir::shape_str(shape) + " (accepted dims: " +
+                                 std::to_string(-rank - 1) + " to " + std::to_string(rank) + ")",
+                         loc);
+    }
+    return dim < 0 ? dim + rank + 1 : dim;
+}
+
 Tensor Tensor::unsqueeze(int64_t dim, std::source_location loc) const {
     NodeRef n = node_of(*this, "unsqueeze", loc);
-    Shape grown = n->shape();
-    grown.push_back(1);  // so dim may be rank (append)
-    int64_t d = wrap_dim("unsqueeze", dim, grown, loc);
+    int64_t d = insertion_dim("unsqueeze", dim, n->shape(), loc);
     Shape out = n->shape();
     out.insert(out.begin() + d, 1);
     return with_node(*this, build::reshape(n, out));
@@ -267,9 +278,7 @@ Tensor cat(const std::vector<Tensor>& tensors, int64_t dim, std::source_location
 
 Tensor stack(const std::vector<Tensor>& tensors, int64_t dim, std::source_location loc) {
     if (tensors.empty()) fail<ValueError>("stack", "expects at least one tensor", loc);
-    Shape grown = node_of(tensors[0], "stack", loc)->shape();
-    grown.push_back(1);
-    int64_t d = wrap_dim("stack", dim, grown, loc);
+    int64_t d = insertion_dim("stack", dim, node_of(tensors[0], "stack", loc)->shape(), loc);
     std::vector<Tensor> parts;
     for (size_t i = 0; i < tensors.size(); ++i) {
         const Shape& s = node_of(tensors[i], "stack", loc)->shape();

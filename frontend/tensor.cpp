@@ -18,8 +18,9 @@ const ir::NodeRef& node_of(const Tensor& t, const char* op, const std::source_lo
 }
 
 namespace {
-const ir::Node& node(const Tensor& t) {
-    if (!t.defined()) throw ValueError("tensor is undefined");
+/// The node behind an accessor; accessors take no call site, so the error names only them.
+const ir::Node& node(const Tensor& t, const char* accessor) {
+    if (!t.defined()) throw ValueError(std::string(accessor) + ": called on an undefined tensor");
     return *t.impl()->node;
 }
 
@@ -58,14 +59,14 @@ std::shared_ptr<runtime::Buffer> read_buffer(const Tensor& t, const char* op,
 }
 }  // namespace
 
-std::vector<int64_t> Tensor::sizes() const { return node(*this).shape(); }
+std::vector<int64_t> Tensor::sizes() const { return node(*this, "sizes").shape(); }
 int64_t Tensor::size(int64_t dim, std::source_location loc) const {
     const ir::NodeRef& n = node_of(*this, "size", loc);
     return n->shape()[wrap_dim("size", dim, n->shape(), loc)];
 }
-int64_t Tensor::dim() const { return node(*this).rank(); }
-int64_t Tensor::numel() const { return ir::numel(node(*this).shape()); }
-DType Tensor::dtype() const { return node(*this).dtype(); }
+int64_t Tensor::dim() const { return node(*this, "dim").rank(); }
+int64_t Tensor::numel() const { return ir::numel(node(*this, "numel").shape()); }
+DType Tensor::dtype() const { return node(*this, "dtype").dtype(); }
 Device Tensor::device() const { return impl_ ? impl_->device : Device(); }
 bool Tensor::requires_grad() const { return impl_ && impl_->requires_grad; }
 

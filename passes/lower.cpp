@@ -37,6 +37,9 @@ public:
         if (it != memo_.end()) return it->second;
         NodeRef e = build(n, idx, valid);
         memo_.emplace(std::move(key), e);
+        // The key holds raw pointers: keep its nodes alive so no new node can take an address.
+        keep_alive_.push_back(valid);
+        keep_alive_.insert(keep_alive_.end(), idx.begin(), idx.end());
         return e;
     }
 
@@ -186,6 +189,8 @@ private:
             st.value = expr(n->input(0).get(), in_idx, valid);
             stages_.push_back(std::move(st));
             it = stage_of_.emplace(std::move(key), static_cast<int64_t>(stages_.size() - 1)).first;
+            keep_alive_.push_back(valid);
+            keep_alive_.insert(keep_alive_.end(), idx.begin(), idx.end());
         }
         return Node::make(Op::StageResult, n->dtype(), {}, {}, ir::StageAttr{it->second});
     }
@@ -210,6 +215,7 @@ private:
     std::vector<const Node*> buffers_;
     std::set<int64_t> deps_;
     std::set<std::string_view> ops_;
+    std::vector<NodeRef> keep_alive_;
 };
 
 std::string kernel_name(const std::vector<ir::Stage>& stages, const std::set<std::string_view>& ops) {

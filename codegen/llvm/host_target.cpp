@@ -61,7 +61,7 @@ std::unique_ptr<llvm::TargetMachine> create_target_machine(const HostCpu& cpu) {
     // libm and libc through its own stubs, so objects work wherever they are loaded.
     std::unique_ptr<llvm::TargetMachine> tm(target->createTargetMachine(
         cpu.triple, cpu.name, cpu.features, options, llvm::Reloc::PIC_, llvm::CodeModel::Small,
-        llvm::CodeGenOptLevel::Aggressive, /*JIT=*/true));
+        llvm::CodeGenOptLevel::Default, /*JIT=*/true));
     if (!tm) throw InternalError("LLVM could not create a target machine for " + cpu.triple);
     return tm;
 }
@@ -85,7 +85,7 @@ void optimize_module(llvm::Module& module, llvm::TargetMachine& tm) {
     pb.registerFunctionAnalyses(fam);
     pb.registerLoopAnalyses(lam);
     pb.crossRegisterProxies(lam, fam, cgam, mam);
-    llvm::ModulePassManager mpm = pb.buildPerModuleDefaultPipeline(llvm::OptimizationLevel::O3);
+    llvm::ModulePassManager mpm = pb.buildPerModuleDefaultPipeline(llvm::OptimizationLevel::O2);
     mpm.run(module, mam);
 }
 

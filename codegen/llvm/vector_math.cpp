@@ -5,7 +5,7 @@
 // every lane and the right one picked with a select, which is what SIMD code does anyway.
 // Special values (NaN, infinities, zeros, denormals) follow C; accuracy is a few ulp (see
 // tests/codegen_math). Polynomial coefficients are minimax fits computed for this file
-// (Remez exchange in 50-digit arithmetic, then rounded to the target precision); erf uses
+// (Remez exchange in 50-digit arithmetic, then rounded to the target precision); f64 erf uses
 // fdlibm's rational approximations (see vector_math_erf.cpp).
 //
 // This file: the MathBuilder helpers, exp, log, tanh, sigmoid and the public entry points.

@@ -13,8 +13,8 @@
 // t = 1/x^2; beyond 6: 1. fdlibm branches; here every lane picks its interval's coefficients
 // with selects and evaluates one rational function, so the cost is one P/Q plus one exp.
 //
-// float: two polynomials and one select, no division and no exp (~6x faster than the above;
-// erf dominates erf-form gelu, so it must stay well below memory bandwidth). See erf_f32.
+// float: two polynomials and one select, no division and no exp (~5x faster than the above;
+// erf dominates erf-form gelu, which must run at memory bandwidth). See erf_f32.
 #include <array>
 
 #include <llvm/IR/Intrinsics.h>
@@ -29,9 +29,9 @@ llvm::Value* muladd(MathBuilder& m, llvm::Value* x, llvm::Value* y, llvm::Value*
     return m.b.CreateIntrinsic(llvm::Intrinsic::fmuladd, {m.ft}, {x, y, z});
 }
 
-// float erf. Two pieces, each a polynomial fitted for this file (Remez exchange in 30-digit
-// arithmetic with mpmath; coefficients rounded to float one at a time, lowest degree first, the
-// others refitted after each rounding, so the rounding costs almost nothing):
+// float erf. Two pieces, each a polynomial fitted for this file by
+// tests/codegen_math/fit_erf_f32.py (Remez exchange in 30-digit arithmetic; the first piece's
+// coefficients rounded to float one at a time, refitting the others after each rounding):
 //   |x| < 1.125:        erf = x * (c0 + c1 t + ... + c6 t^6), t = x^2, minimax relative error
 //                       (0.11 ulp); c0 = 2/sqrt(pi).
 //   1.125 <= |x| < T:   erf = 1 - E(|x| - 2.5), E a degree-13 polynomial fitted to erfc with
@@ -40,7 +40,7 @@ llvm::Value* muladd(MathBuilder& m, llvm::Value* x, llvm::Value* y, llvm::Value*
 //                       rounds to 1.
 // A single x*P(t)/Q(t) rational over [0, T] (XLA's and Eigen's form) is faster still, but its
 // float evaluation is too inexact: P and Q are each evaluated with up to ~2 ulp of error at
-// large t, and exhaustive testing found 5.4 ulp. Here each piece keeps the rounding errors
+// large t, and a sweep of every 97th float found 5.4 ulp. Here each piece keeps the rounding errors
 // small relative to the result:
 // - In the first piece the leading term x*c0 is a single rounding: c0 is split into float
 //   hi + lo, the polynomial carries lo as its constant, and the result is fma(x, hi, x*rest),
@@ -50,8 +50,9 @@ llvm::Value* muladd(MathBuilder& m, llvm::Value* x, llvm::Value* y, llvm::Value*
 // - In the second, E is small (< 0.12) with coefficients of magnitude < 0.01 around the middle
 //   of its interval, so its rounding errors are tiny next to an ulp of 1 - E; |x| - 2.5 is
 //   exact for every |x| in [1.125, 4] (Sterbenz), so the argument adds no error either.
-// Exhaustively over every float in [0, 4] (against double erf): max 1.76 ulp
-// (at x = 1.0865, 0.2 below the split), with erf(-x) = -erf(x) exactly.
+// Exhaustively over every float in [0, 4] (against double erf): max 1.76 ulp (at x = 1.0865,
+// just below the split), with erf(-x) = -erf(x) exactly. Cost: ~35 vector instructions, no
+// division; ~3.7 Gelem/s per thread (0.9x exp) on Zen 5 against 0.7 for the fdlibm form.
 llvm::Value* erf_f32(MathBuilder& m, llvm::Value* x) {
     llvm::Value* ax = m.fabs(x);
     llvm::Value* t = m.mul(ax, ax);

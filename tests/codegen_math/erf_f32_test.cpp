@@ -73,11 +73,11 @@ Sweep sweep(const std::vector<float>& xs) {
 
 }  // namespace
 
-TEST_CASE("f32 erf is within 2 ulp on every 97th float in [0, 4]", "[vector_math][erf]") {
-    // 11M inputs spread over every binade from the smallest denormal up (the float bit patterns
+TEST_CASE("f32 erf is within 2 ulp on every 193rd float in [0, 4]", "[vector_math][erf]") {
+    // 5.6M inputs spread over every binade from the smallest denormal up (the float bit patterns
     // are in order), so the sweep covers tiny, denormal and mid-range inputs alike.
     std::vector<float> xs;
-    for (uint32_t u = 0; u <= to_bits(4.0f); u += 97) xs.push_back(from_bits(u));
+    for (uint32_t u = 0; u <= to_bits(4.0f); u += 193) xs.push_back(from_bits(u));
     Sweep s = sweep(xs);
     INFO("max " << s.max_ulp << " ulp at x = " << s.at);
     // Exhaustive over [0, 4] when written: 1.76 ulp (the existing suite asks for 4).
@@ -110,7 +110,7 @@ TEST_CASE("f32 erf keeps relative accuracy for tiny and denormal x", "[vector_ma
         CHECK(ulp_error(got[i], ref) <= 1.0);
         CHECK(std::signbit(got[i]) == std::signbit(xs[i]));
     }
-    // The value the issue asked for, spelt out.
+    // Not 0, not x: 2/sqrt(pi) x.
     CHECK(got[0] == Approx(1.1283792e-30).epsilon(1e-7));
     // 2/sqrt(pi) * 2^-149 is 1.13 denormal units: it rounds to the smallest denormal, not 0.
     CHECK(got[9] == den_min);
@@ -129,20 +129,21 @@ TEST_CASE("f32 erf is exactly +-1 from the first float whose erf rounds to 1", "
         CHECK(got[i] == 1.0f);
         CHECK(neg[i] == -1.0f);
     }
-    // Just below, erf is 1 - 2^-25 (1 + 1.4e-6): the nearest float is 1 - 2^-24, and 1 is
-    // half an ulp off; either is within the bound, but it must not exceed 1.
+    // One float below, erf is 1 - 1.0000014 * 2^-25, just under the midpoint between 1 - 2^-24
+    // and 1: either is within the bound, but nothing else is.
     float below = eval_math_f32(Op::Erf, {std::nextafter(kOne, 0.0f)})[0];
     CHECK((below == 1.0f || below == 1.0f - 0x1p-24f));
 }
 
 TEST_CASE("f32 erf's loop divides nothing and computes no exp", "[vector_math][erf][ir]") {
-    // The f32 version must stay two polynomials and a select: a division or an exp in the loop
-    // (the fdlibm structure f64 uses) costs 5x in erf-form gelu, which runs at memory speed.
+    // The f32 version must stay two polynomials and a select: with a division and an exp in the
+    // loop (the fdlibm structure that f64 keeps) erf was 5x slower, and erf-form gelu, which
+    // must run at memory speed, 2.5x slower.
     const std::string& ir = kiln::codegen::math_kernel(Op::Erf, false).optimized_ir;
     CHECK(ir.find("fdiv") == std::string::npos);
     // exp_impl's signature: float -> int conversion for the exponent, then shifts into 2^n.
     CHECK(ir.find("fptosi") == std::string::npos);
-    CHECK(ir.find("<16 x float>") != std::string::npos);
+    CHECK(ir.find(" x float>") != std::string::npos);  // vectorized
 }
 
 // Not run by default (hidden tag): `test_codegen_math "[.bench]"`. Prints erf's and exp's

@@ -14,6 +14,7 @@
 #include <vector>
 
 #include "codegen/cpu_compiler.h"
+#include "frontend/realize.h"
 #include "frontend/tensor_impl.h"
 #include "passes/pipeline.h"
 #include "runtime/blas.h"
@@ -76,18 +77,8 @@ std::vector<kiln::ir::LoopKernel> kernels_of(const std::vector<kiln::Tensor>& ts
     for (const auto& t : ts) roots.push_back(t.impl()->node);
     std::vector<kiln::ir::LoopKernel> out;
     // Placeholders instead of buffers (as the realize driver does).
-    std::vector<kiln::ir::NodeRef> canon;
-    std::unordered_map<const kiln::ir::Node*, kiln::ir::NodeRef> done;
-    int64_t next = 0;
-    for (const kiln::ir::Node* n : kiln::ir::topo_order(roots)) {
-        std::vector<kiln::ir::NodeRef> ins;
-        for (const auto& in : n->inputs()) ins.push_back(done.at(in.get()));
-        done[n] = n->op() == kiln::ir::Op::Input
-                      ? kiln::ir::Node::make(n->op(), n->dtype(), n->shape(), {},
-                                             kiln::ir::InputAttr{next++, nullptr})
-                      : kiln::ir::Node::make(n->op(), n->dtype(), n->shape(), ins, n->attr());
-    }
-    for (const auto& r : roots) canon.push_back(done.at(r.get()));
+    std::vector<std::shared_ptr<kiln::runtime::Buffer>> inputs;
+    std::vector<kiln::ir::NodeRef> canon = kiln::detail::canonical_graph(roots, inputs);
     for (const auto& step : kiln::passes::compile_graph(canon).steps)
         if (const auto* k = std::get_if<kiln::ir::KernelStep>(&step)) out.push_back(k->kernel);
     return out;

@@ -85,6 +85,16 @@ Generator& generator() {
     return g;
 }
 
+/// The dtype of rand/randn samples (a float), after checking the shape.
+DType random_dtype(const char* op, const std::vector<int64_t>& shape, const TensorOptions& opts,
+                   const std::source_location& loc) {
+    DType dtype = opts.dtype_or(DType::Float32);
+    if (!is_floating(dtype))
+        fail<TypeError>(op, std::string("needs a floating dtype, got ") + dtype_name(dtype), loc);
+    check_shape(op, shape, loc);
+    return dtype;
+}
+
 }  // namespace
 
 Tensor tensor(std::vector<float> v, std::vector<int64_t> s, TensorOptions o, std::source_location l) {
@@ -154,9 +164,7 @@ Tensor eye(int64_t n, TensorOptions opts, std::source_location loc) {
 }
 
 Tensor rand(std::vector<int64_t> shape, TensorOptions opts, std::source_location loc) {
-    DType dtype = opts.dtype_or(DType::Float32);
-    if (!is_floating(dtype)) fail<TypeError>("rand", std::string("needs a floating dtype, got ") + dtype_name(dtype), loc);
-    check_shape("rand", shape, loc);
+    DType dtype = random_dtype("rand", shape, opts, loc);
     Generator& g = generator();
     std::lock_guard lock(g.mutex);
     auto draw = [&](int64_t) {
@@ -169,9 +177,7 @@ Tensor rand(std::vector<int64_t> shape, TensorOptions opts, std::source_location
 }
 
 Tensor randn(std::vector<int64_t> shape, TensorOptions opts, std::source_location loc) {
-    DType dtype = opts.dtype_or(DType::Float32);
-    if (!is_floating(dtype)) fail<TypeError>("randn", std::string("needs a floating dtype, got ") + dtype_name(dtype), loc);
-    check_shape("randn", shape, loc);
+    DType dtype = random_dtype("randn", shape, opts, loc);
     Generator& g = generator();
     std::lock_guard lock(g.mutex);
     // Box-Muller, two samples per pair of uniforms (reproducible across standard libraries).

@@ -1,9 +1,9 @@
 #include "passes/simplify.h"
 
 #include <cmath>
-#include <unordered_map>
 
 #include "ir/interpreter.h"
+#include "ir/rewrite.h"
 #include "kiln/error.h"
 
 namespace kiln::passes {
@@ -105,23 +105,16 @@ NodeRef rewrite(const Node& n, const std::vector<NodeRef>& ins) {
 }  // namespace
 
 std::vector<NodeRef> simplify(const std::vector<NodeRef>& roots) {
-    std::unordered_map<const Node*, NodeRef> done;
-    for (const Node* n : ir::topo_order(roots)) {
-        std::vector<NodeRef> ins;
-        for (const NodeRef& in : n->inputs()) ins.push_back(done.at(in.get()));
+    return ir::rewrite_graph(roots, [](const Node& n, const std::vector<NodeRef>& ins) {
         // Rewrites can enable each other (reshape of reshape of const): repeat to a fixpoint.
-        NodeRef current = rewrite(*n, ins);
+        NodeRef current = rewrite(n, ins);
         for (int guard = 0; current && guard < 8 && !current->inputs().empty(); ++guard) {
             NodeRef again = rewrite(*current, current->inputs());
             if (!again) break;
             current = again;
         }
-        // No rewrite: the same parts give back n itself (hash-consing) unless an input changed.
-        done[n] = current ? current : Node::make(n->op(), n->dtype(), n->shape(), ins, n->attr());
-    }
-    std::vector<NodeRef> out;
-    for (const NodeRef& r : roots) out.push_back(done.at(r.get()));
-    return out;
+        return current;
+    });
 }
 
 }  // namespace kiln::passes

@@ -1,6 +1,6 @@
 #include "passes/split_reductions.h"
 
-#include <unordered_map>
+#include "ir/rewrite.h"
 
 namespace kiln::passes {
 namespace {
@@ -31,19 +31,12 @@ NodeRef split(const Node& n, const NodeRef& x) {
 }  // namespace
 
 std::vector<NodeRef> split_reductions(const std::vector<NodeRef>& roots, int64_t min_elements) {
-    std::unordered_map<const Node*, NodeRef> done;
-    for (const Node* n : ir::topo_order(roots)) {
-        std::vector<NodeRef> ins;
-        for (const NodeRef& in : n->inputs()) ins.push_back(done.at(in.get()));
-        NodeRef out;
-        if (ir::op_category(n->op()) == ir::OpCategory::Reduce && ir::numel(n->shape()) == 1 &&
+    return ir::rewrite_graph(roots, [&](const Node& n, const std::vector<NodeRef>& ins) -> NodeRef {
+        if (ir::op_category(n.op()) == ir::OpCategory::Reduce && ir::numel(n.shape()) == 1 &&
             ir::numel(ins[0]->shape()) >= min_elements)
-            out = split(*n, ins[0]);
-        done[n] = out ? out : Node::make(n->op(), n->dtype(), n->shape(), ins, n->attr());
-    }
-    std::vector<NodeRef> result;
-    for (const NodeRef& r : roots) result.push_back(done.at(r.get()));
-    return result;
+            return split(n, ins[0]);
+        return nullptr;
+    });
 }
 
 }  // namespace kiln::passes

@@ -168,8 +168,10 @@ Tensor softmax(const Tensor& t, int64_t dim, std::source_location loc) {
     require_floating("softmax", *x, loc);
     std::vector<int64_t> axes{wrap_dim("softmax", dim, x->shape(), loc)};
     NodeRef e = build::unary(Op::Exp, shifted(x, axes, nullptr, false));
-    NodeRef s = build::broadcast_to(build::reduce(Op::ReduceSum, e, axes), x->shape());
-    return make_tensor(build::binary(Op::Div, e, s), t.device());
+    // Multiply by the reciprocal of the row sum (one division per row, as PyTorch's kernel does)
+    // instead of dividing every element.
+    NodeRef inv = build::unary(Op::Reciprocal, build::reduce(Op::ReduceSum, e, axes));
+    return make_tensor(build::binary(Op::Mul, e, build::broadcast_to(inv, x->shape())), t.device());
 }
 
 Tensor log_softmax(const Tensor& t, int64_t dim, std::source_location loc) {

@@ -223,7 +223,8 @@ std::string kernel_name(const std::vector<ir::Stage>& stages, const std::set<std
     int count = 0;
     for (std::string_view op : ops) {
         if (count++ == 4) break;
-        name += "_" + std::string(op);
+        name += '_';
+        name += op;
     }
     return name;
 }

@@ -1,5 +1,6 @@
 #include "passes/lower.h"
 
+#include <functional>
 #include <map>
 #include <set>
 #include <unordered_map>
@@ -229,6 +230,89 @@ std::string kernel_name(const std::vector<ir::Stage>& stages, const std::set<std
     return name;
 }
 
+/// Rewrites `e`, replacing nodes for which `replace` returns non-null (memoized over the DAG).
+NodeRef substitute(const NodeRef& e, const std::function<NodeRef(const NodeRef&)>& replace,
+                   std::unordered_map<const Node*, NodeRef>& memo) {
+    auto it = memo.find(e.get());
+    if (it != memo.end()) return it->second;
+    NodeRef out = replace(e);
+    if (!out) {
+        std::vector<NodeRef> ins;
+        for (const NodeRef& in : e->inputs()) ins.push_back(substitute(in, replace, memo));
+        out = Node::make(e->op(), e->dtype(), e->shape(), std::move(ins), e->attr());
+    }
+    memo.emplace(e.get(), out);
+    return out;
+}
+
+bool contains(const NodeRef& e, const Node* part, std::unordered_map<const Node*, bool>& memo) {
+    if (e.get() == part) return true;
+    auto it = memo.find(e.get());
+    if (it != memo.end()) return it->second;
+    bool found = false;
+    for (const NodeRef& in : e->inputs()) found = found || contains(in, part, memo);
+    memo.emplace(e.get(), found);
+    return found;
+}
+
+bool has_transcendental(const NodeRef& e, std::unordered_map<const Node*, bool>& memo) {
+    auto it = memo.find(e.get());
+    if (it != memo.end()) return it->second;
+    Op op = e->op();
+    bool found = op == Op::Exp || op == Op::Log || op == Op::Sin || op == Op::Cos ||
+                 op == Op::Tanh || op == Op::Sigmoid || op == Op::Erf || op == Op::Pow;
+    for (const NodeRef& in : e->inputs()) found = found || has_transcendental(in, memo);
+    memo.emplace(e.get(), found);
+    return found;
+}
+
+/// When the output's value reuses the value a reduce stage accumulated over the same loops
+/// (softmax's exp(x - max) under its row sum), and that value is costly, compute it once: store
+/// it into the output row, reduce the stored values, then finish the output row in place. The
+/// row is still in cache, so this trades a transcendental per element for cached loads/stores.
+void reuse_reduced_value(ir::LoopKernel& k, DType out_dtype) {
+    ir::Stage& store = k.stages.back();
+    if (store.loops.empty()) return;
+    for (size_t i = k.stages.size() - 1; i-- > 0;) {
+        const ir::Stage& st = k.stages[i];
+        if (st.kind != ir::StageKind::Reduce || st.loops != store.loops ||
+            st.value->dtype() != out_dtype)
+            continue;
+        std::unordered_map<const Node*, bool> in_store, costly;
+        if (!contains(store.value, st.value.get(), in_store) || !has_transcendental(st.value, costly))
+            continue;
+        NodeRef value = st.value;
+        NodeRef stored = Node::make(Op::Load, out_dtype, {}, {store.index},
+                                    ir::LoadAttr{store.buffer});
+        // A stage is inserted before stage i: stage results i.. shift by one.
+        auto shift = [&](const NodeRef& e) -> NodeRef {
+            if (e->op() != Op::StageResult) return nullptr;
+            int64_t s = e->attr_as<ir::StageAttr>().stage;
+            return Node::make(Op::StageResult, e->dtype(), {}, {},
+                              ir::StageAttr{s >= static_cast<int64_t>(i) ? s + 1 : s});
+        };
+        std::unordered_map<const Node*, NodeRef> shift_memo;
+        std::vector<ir::Stage> stages(k.stages.begin(), k.stages.begin() + i);
+        ir::Stage first = store;
+        first.value = value;
+        stages.push_back(first);
+        for (size_t j = i; j < k.stages.size(); ++j) {
+            ir::Stage moved = k.stages[j];
+            if (j == i) moved.value = stored;
+            if (j + 1 == k.stages.size()) {
+                std::unordered_map<const Node*, NodeRef> memo;
+                moved.value = substitute(
+                    moved.value, [&](const NodeRef& e) { return e == value ? stored : nullptr; },
+                    memo);
+            }
+            moved.value = substitute(moved.value, shift, shift_memo);
+            stages.push_back(std::move(moved));
+        }
+        k.stages = std::move(stages);
+        return;
+    }
+}
+
 struct LoweredKernel {
     ir::LoopKernel kernel;
     std::vector<const Node*> buffers;  // node for each kernel buffer (last one: the root)
@@ -278,6 +362,7 @@ LoweredKernel lower_kernel(const FusionPlan& plan, const Node* root) {
     store.value = value;
     k.stages = std::move(b.stages());
     k.stages.push_back(std::move(store));
+    reuse_reduced_value(k, root->dtype());
     k.name = kernel_name(k.stages, b.ops());
     LoweredKernel lk;
     lk.buffers = b.buffers();

@@ -65,16 +65,18 @@ TEST_CASE("softmax is one row kernel with two reduce stages", "[fusion]") {
 return %7
 )");
     REQUIRE(count_kernels(r.program) == 1);
-    // Shared subexpressions (the index, the load, the exp) are printed once.
+    // Shared subexpressions are printed once. exp(x - max) is computed once per element: it is
+    // stored into the output row, summed from there, and the row is then divided in place.
     CHECK(ir::print_loop_kernel(kernel(r.program, 0)) ==
           "kernel r_div_exp_reduce_max_reduce_sum(buf0: f32[128], buf1: f32[128] out)\n"
           "  outer [8]\n"
           "  %0 = add(mul(var0, 16:i64), var1)\n"
           "  %1 = load[0](%0)\n"
           "  stage0 = reduce_max over [16]: %1\n"
-          "  %2 = exp(sub(%1, stage0))\n"
-          "  stage1 = reduce_sum over [16]: %2\n"
-          "  store over [16] buf1[%0] = div(%2, stage1)\n");
+          "  store over [16] buf1[%0] = exp(sub(%1, stage0))\n"
+          "  %2 = load[1](%0)\n"
+          "  stage2 = reduce_sum over [16]: %2\n"
+          "  store over [16] buf1[%0] = div(%2, stage2)\n");
 }
 
 TEST_CASE("layernorm-style normalization is one kernel", "[fusion]") {

@@ -4,7 +4,6 @@
 // program and swaps each requested tensor's node for an input node owning its result.
 #include "frontend/realize.h"
 
-#include <atomic>
 #include <mutex>
 #include <unordered_map>
 
@@ -65,20 +64,20 @@ struct Realizer {
     std::vector<NodeRef> canonicalize(const std::vector<NodeRef>& roots,
                                       std::vector<std::shared_ptr<runtime::Buffer>>& inputs) {
         std::unordered_map<const Node*, NodeRef> done;
+        std::unordered_map<const Node*, NodeRef> placeholders;  // buffer's input node -> placeholder
         auto leaf = [&](const Node* n) -> NodeRef {
             NodeRef source = computed_value(n);
             const Node* m = source ? source.get() : n;
             if (m->op() != ir::Op::Input) return nullptr;
             KILN_CHECK(m->attr_as<ir::InputAttr>().data != nullptr, "placeholder in a user graph");
-            auto it = placeholders_.find(m);
-            if (it != placeholders_.end()) return it->second;
+            auto it = placeholders.find(m);
+            if (it != placeholders.end()) return it->second;
             NodeRef p = Node::make(ir::Op::Input, m->dtype(), m->shape(), {},
                                    ir::InputAttr{static_cast<int64_t>(inputs.size()), nullptr});
             inputs.push_back(buffer_of(*m));
-            placeholders_[m] = p;
+            placeholders[m] = p;
             return p;
         };
-        placeholders_.clear();
         // Iterative post-order DFS: graphs can be long chains.
         std::vector<std::pair<const Node*, size_t>> stack;
         for (const NodeRef& root : roots) {
@@ -105,12 +104,10 @@ struct Realizer {
                 stack.pop_back();
             }
         }
-        placeholders_.clear();
         std::vector<NodeRef> canonical;
         for (const NodeRef& r : roots) canonical.push_back(done.at(r.get()));
         return canonical;
     }
-    std::unordered_map<const Node*, NodeRef> placeholders_;
 
     std::shared_ptr<runtime::CompiledProgram> program_for(const std::vector<NodeRef>& canonical) {
         auto it = programs.find(canonical);

@@ -32,15 +32,11 @@ public:
 
     /// Scalar expression for `n` at element `idx`; loads only where `valid` holds.
     NodeRef expr(const Node* n, const Index& idx, const NodeRef& valid) {
-        std::vector<const void*> key{n, valid.get()};
-        for (const NodeRef& i : idx) key.push_back(i.get());
+        std::vector<const void*> key = key_of(n, idx, valid);
         auto it = memo_.find(key);
         if (it != memo_.end()) return it->second;
         NodeRef e = build(n, idx, valid);
         memo_.emplace(std::move(key), e);
-        // The key holds raw pointers: keep its nodes alive so no new node can take an address.
-        keep_alive_.push_back(valid);
-        keep_alive_.insert(keep_alive_.end(), idx.begin(), idx.end());
         return e;
     }
 
@@ -57,6 +53,16 @@ public:
     std::set<std::string_view>& ops() { return ops_; }
 
 private:
+    /// Memo key of (node, index, mask). It holds raw pointers, so the index and mask nodes are
+    /// kept alive: no new node may take a freed address and hit a stale entry.
+    std::vector<const void*> key_of(const Node* n, const Index& idx, const NodeRef& valid) {
+        std::vector<const void*> key{n, valid.get()};
+        for (const NodeRef& i : idx) key.push_back(i.get());
+        keep_alive_.push_back(valid);
+        keep_alive_.insert(keep_alive_.end(), idx.begin(), idx.end());
+        return key;
+    }
+
     NodeRef build(const Node* n, const Index& idx, const NodeRef& valid) {
         if (n != root_ && plan_.is_buffer(n)) return load(n, idx, valid);
         OpCategory cat = ir::op_category(n->op());
@@ -167,8 +173,7 @@ private:
         // outer loop variables.
         for (const NodeRef& i : idx) check_hoistable(n, i);
         check_hoistable(n, valid);
-        std::vector<const void*> key{n, valid.get()};
-        for (const NodeRef& i : idx) key.push_back(i.get());
+        std::vector<const void*> key = key_of(n, idx, valid);
         auto it = stage_of_.find(key);
         if (it == stage_of_.end()) {
             for (const NodeRef& i : idx) note_deps(i);
@@ -190,8 +195,6 @@ private:
             st.value = expr(n->input(0).get(), in_idx, valid);
             stages_.push_back(std::move(st));
             it = stage_of_.emplace(std::move(key), static_cast<int64_t>(stages_.size() - 1)).first;
-            keep_alive_.push_back(valid);
-            keep_alive_.insert(keep_alive_.end(), idx.begin(), idx.end());
         }
         return Node::make(Op::StageResult, n->dtype(), {}, {}, ir::StageAttr{it->second});
     }

@@ -60,9 +60,63 @@ void materialize_shared_reductions(FusionPlan& plan) {
     }
 }
 
-FusionPlan plan_fusion(const std::vector<NodeRef>& roots) {
+namespace {
+
+/// Nodes a consumer's kernel never computes itself: buffers are loaded, constants are inlined.
+bool is_free(const FusionPlan& plan, const Node* n) {
+    return plan.is_buffer(n) || n->op() == Op::Const;
+}
+
+/// Ops in n's fused expression (distinct nodes reachable from n without crossing a free node),
+/// counted up to `limit + 1`. `seen` is scratch space.
+int64_t exact_ops(const FusionPlan& plan, const Node* n, int64_t limit,
+                  std::unordered_set<const Node*>& seen, std::vector<const Node*>& stack) {
+    seen.clear();
+    stack.assign(1, n);
+    seen.insert(n);
+    while (!stack.empty() && static_cast<int64_t>(seen.size()) <= limit) {
+        const Node* m = stack.back();
+        stack.pop_back();
+        for (const NodeRef& in : m->inputs())
+            if (!is_free(plan, in.get()) && seen.insert(in.get()).second) stack.push_back(in.get());
+    }
+    return static_cast<int64_t>(seen.size());
+}
+
+/// Cuts expressions past `max_ops` ops. Sizes are computed inputs first: 1 + the inputs' sizes
+/// is exact for trees and an upper bound otherwise, so the exact count (a bounded walk, since
+/// a shared subexpression such as x in x*c + sin(x) is computed once) is only taken when that
+/// bound is over the limit. Linear in the graph for chains and trees; at most max_ops + 1 steps
+/// per node for DAGs whose sharing keeps sizes near the limit.
+void bound_kernel_sizes(FusionPlan& plan, int64_t max_ops) {
+    std::unordered_map<const Node*, int64_t> ops;
+    std::unordered_set<const Node*> seen;
+    std::vector<const Node*> stack;
+    for (const Node* n : ir::topo_order(plan.roots)) {
+        if (n->op() == Op::Input || n->op() == Op::Const) continue;
+        int64_t size = 1;
+        const NodeRef* prev = nullptr;
+        for (const NodeRef& in : n->inputs()) {
+            if (is_free(plan, in.get()) || (prev && *prev == in)) continue;
+            size += ops.at(in.get());
+            prev = &in;
+        }
+        if (size > max_ops) size = exact_ops(plan, n, max_ops, seen, stack);
+        if (size > max_ops && !plan.is_buffer(n)) {
+            plan.materialize(n, fmt::format("kernel size bound: its expression holds more than "
+                                            "{} ops",
+                                            max_ops));
+        }
+        ops[n] = size;
+    }
+}
+
+}  // namespace
+
+FusionPlan plan_fusion(const std::vector<NodeRef>& roots, int64_t max_kernel_ops) {
     FusionPlan plan;
     plan.roots = roots;
+    plan.max_kernel_ops = max_kernel_ops;
     for (const NodeRef& r : roots) plan.materialize(r.get(), "graph output");
     for (const Node* n : ir::topo_order(roots)) {
         if (ir::op_category(n->op()) != ir::OpCategory::Extern) continue;
@@ -72,6 +126,7 @@ FusionPlan plan_fusion(const std::vector<NodeRef>& roots) {
                                            std::string(ir::op_name(n->op())) +
                                            " (needs contiguous memory)");
     }
+    bound_kernel_sizes(plan, max_kernel_ops);
     materialize_shared_reductions(plan);
     return plan;
 }

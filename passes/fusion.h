@@ -12,6 +12,10 @@
 
 namespace kiln::passes {
 
+/// Most ops one kernel's fused expression may hold before fusion cuts it (see plan_fusion).
+/// Counted ops are the non-buffer, non-constant nodes a kernel computes, each once.
+inline constexpr int64_t kMaxKernelOps = 256;
+
 struct FusionDecision {
     std::string reason;
     int64_t bytes = 0;  ///< size of the buffer this decision creates
@@ -19,6 +23,8 @@ struct FusionDecision {
 
 struct FusionPlan {
     std::vector<ir::NodeRef> roots;
+    /// The kernel size bound the plan was made with (lowering enforces it too).
+    int64_t max_kernel_ops = kMaxKernelOps;
     /// Materialized nodes (graph inputs are buffers already and are not listed).
     std::unordered_map<const ir::Node*, FusionDecision> materialized;
 
@@ -29,8 +35,12 @@ struct FusionPlan {
 };
 
 /// The initial plan: graph outputs, extern ops and their operands, and reductions consumed by
-/// more than one kernel are materialized. Lowering may materialize more (with a reason).
-FusionPlan plan_fusion(const std::vector<ir::NodeRef>& roots);
+/// more than one kernel are materialized. An expression past `max_kernel_ops` ops is cut: the
+/// node where it crosses the bound is materialized ("kernel size bound"), so a kernel holds at
+/// most 1 + 3 * max_kernel_ops ops, compile time stays linear in the graph's size and no pass
+/// below recurses deeper than a kernel. Lowering may materialize more (with a reason).
+FusionPlan plan_fusion(const std::vector<ir::NodeRef>& roots,
+                       int64_t max_kernel_ops = kMaxKernelOps);
 /// Re-applies the "reduction shared by several kernels" rule after the plan changed.
 void materialize_shared_reductions(FusionPlan& plan);
 

@@ -5,6 +5,8 @@
 #include <set>
 #include <unordered_map>
 
+#include <fmt/format.h>
+
 #include "kiln/error.h"
 #include "passes/index_expr.h"
 
@@ -35,6 +37,7 @@ public:
         std::vector<const void*> key = key_of(n, idx, valid);
         auto it = memo_.find(key);
         if (it != memo_.end()) return it->second;
+        if (n == root_ || !plan_.is_buffer(n)) note_expansion(n);
         NodeRef e = build(n, idx, valid);
         memo_.emplace(std::move(key), e);
         return e;
@@ -53,6 +56,28 @@ public:
     std::set<std::string_view>& ops() { return ops_; }
 
 private:
+    /// Fusion bounds a kernel's distinct ops, but a node read through different views (x and
+    /// x.flip(0), shifted slices) is computed once per view, and chains of such reads multiply.
+    /// Past the bound, the node computed under the most views gets a buffer of its own.
+    void note_expansion(const Node* n) {
+        if (ir::op_category(n->op()) == OpCategory::Source) return;
+        auto [it, fresh] = expansions_.try_emplace(n, Expansions{0, expanded_});
+        ++it->second.count;
+        if (++expanded_ <= 4 * plan_.max_kernel_ops + 16) return;
+        // Deterministic choice (kernels are cache keys): most views, then first expanded.
+        const Node* worst = nullptr;
+        Expansions best{1, 0};
+        for (const auto& [m, e] : expansions_) {
+            if (m == root_ || e.count < best.count) continue;
+            if (e.count > best.count || e.first < best.first) worst = m, best = e;
+        }
+        KILN_CHECK(worst != nullptr, "lower: kernel over the size bound without repeated nodes");
+        int64_t count = best.count;
+        throw NeedsBuffer{worst, fmt::format("kernel size bound: computed under {} different "
+                                             "views in one kernel",
+                                             count)};
+    }
+
     /// Memo key of (node, index, mask). It holds raw pointers, so the index and mask nodes are
     /// kept alive: no new node may take a freed address and hit a stale entry.
     std::vector<const void*> key_of(const Node* n, const Index& idx, const NodeRef& valid) {
@@ -220,6 +245,12 @@ private:
     std::set<int64_t> deps_;
     std::set<std::string_view> ops_;
     std::vector<NodeRef> keep_alive_;
+    struct Expansions {
+        int64_t count;  ///< views the node was computed under
+        int64_t first;  ///< expansion number of the first
+    };
+    std::unordered_map<const Node*, Expansions> expansions_;
+    int64_t expanded_ = 0;
 };
 
 std::string kernel_name(const std::vector<ir::Stage>& stages, const std::set<std::string_view>& ops) {
@@ -375,7 +406,12 @@ LoweredKernel lower_kernel(const FusionPlan& plan, const Node* root) {
     return lk;
 }
 
-ir::Program build_program(const FusionPlan& plan) {
+/// Kernels lowered so far, by root. A retry after NeedsBuffer keeps them: a kernel that computes
+/// the newly materialized node inline is still correct, so only the kernel that failed (and
+/// the new one) are lowered again, and retries cost one kernel each, not the whole program.
+using LoweredKernels = std::unordered_map<const Node*, LoweredKernel>;
+
+ir::Program build_program(const FusionPlan& plan, LoweredKernels& lowered) {
     ir::Program p;
     std::unordered_map<const Node*, int64_t> buffer_of;
     auto buffer = [&](const Node* n) -> int64_t {
@@ -421,9 +457,11 @@ ir::Program build_program(const FusionPlan& plan) {
             buffer(n);  // an empty result needs a (0-element) buffer but no work
             continue;
         }
-        LoweredKernel lk = lower_kernel(plan, n);
+        auto it = lowered.find(n);
+        if (it == lowered.end()) it = lowered.emplace(n, lower_kernel(plan, n)).first;
+        const LoweredKernel& lk = it->second;
         ir::KernelStep step;
-        step.kernel = std::move(lk.kernel);
+        step.kernel = lk.kernel;
         for (const Node* b : lk.buffers) step.buffers.push_back(buffer(b));
         p.steps.push_back(std::move(step));
     }
@@ -434,9 +472,10 @@ ir::Program build_program(const FusionPlan& plan) {
 
 ir::Program lower(FusionPlan& plan) {
     // Each retry materializes one more node, so this terminates.
+    LoweredKernels lowered;
     for (;;) {
         try {
-            return build_program(plan);
+            return build_program(plan, lowered);
         } catch (const NeedsBuffer& need) {
             plan.materialize(need.node, need.reason);
             materialize_shared_reductions(plan);

@@ -117,6 +117,10 @@ std::string temp_suffix() {
 
 DiskCache::DiskCache(std::filesystem::path dir) : dir_(std::move(dir)) {}
 
+DiskCacheStats DiskCache::stats() const {
+    return {stats_.hits.load(), stats_.misses.load(), stats_.corrupt.load(), stats_.stores.load()};
+}
+
 std::filesystem::path DiskCache::default_dir() {
     const char* env = std::getenv("KILN_CACHE_DIR");
     if (env != nullptr && *env != '\0') return env;

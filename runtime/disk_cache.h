@@ -2,6 +2,7 @@
 /// A directory of cached blobs (compiled kernels), keyed by text. Entries are written atomically
 /// (temporary file + rename) and validated on load (magic, full key, length, checksum): a corrupt,
 /// truncated or colliding entry is reported as a miss and removed, never trusted.
+#include <atomic>
 #include <cstdint>
 #include <filesystem>
 #include <optional>
@@ -17,8 +18,7 @@ struct DiskCacheStats {
     int64_t stores = 0;
 };
 
-/// Not thread-safe: one instance is used by one thread at a time (the kernel cache holds a lock).
-/// Several processes may share a directory: writers never expose partial files.
+/// Thread-safe, and several processes may share a directory: writers never expose partial files.
 ///
 /// Entry file (little-endian): "KILNCACHE1\n", u64 key length, key, u64 payload length,
 /// payload, u64 checksum of the payload. The file name is the hex of a 128-bit hash of the key.
@@ -40,13 +40,16 @@ public:
     /// The file that holds `key`'s entry (whether or not it exists).
     std::filesystem::path path_for(std::string_view key) const;
     const std::filesystem::path& dir() const { return dir_; }
-    DiskCacheStats stats() const { return stats_; }
+    DiskCacheStats stats() const;
     /// The exact bytes of the entry file store() writes for `key` and `bytes`.
     static std::string encode_entry(std::string_view key, std::string_view bytes);
 
 private:
     std::filesystem::path dir_;
-    DiskCacheStats stats_;
+    struct Counters {
+        std::atomic<int64_t> hits{0}, misses{0}, corrupt{0}, stores{0};
+    };
+    Counters stats_;
 };
 
 }  // namespace kiln::runtime

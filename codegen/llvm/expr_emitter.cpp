@@ -5,6 +5,7 @@
 
 #include <llvm/IR/Intrinsics.h>
 
+#include "codegen/llvm/math_calls.h"
 #include "codegen/llvm/vector_math.h"
 #include "kiln/error.h"
 
@@ -261,7 +262,9 @@ llvm::Value* ExprEmitter::emit_unary(const NodeRef& np, llvm::Value* x) {
     case Op::Cos:
     case Op::Tanh:
     case Op::Sigmoid:
-    case Op::Erf: return emit_math(b_, n.op(), x);
+    case Op::Erf:
+        if (math_target_) return emit_math_call(b_, n.op(), {x}, *math_target_);
+        return emit_math(b_, n.op(), x);
     default: break;
     }
     fail(np, "unsupported unary op");
@@ -317,7 +320,9 @@ llvm::Value* ExprEmitter::emit_binary(const NodeRef& np, llvm::Value* a, llvm::V
         case Op::Mod: return b_.CreateFRem(a, c);     // C's fmod: sign of the dividend
         case Op::Max: return b_.CreateMaximum(a, c);  // NaN-propagating
         case Op::Min: return b_.CreateMinimum(a, c);
-        case Op::Pow: return emit_pow(b_, a, c);
+        case Op::Pow:
+            if (math_target_) return emit_math_call(b_, op, {a, c}, *math_target_);
+            return emit_pow(b_, a, c);
         case Op::Eq: return b_.CreateFCmpOEQ(a, c);
         case Op::Ne: return b_.CreateFCmpUNE(a, c);
         case Op::Lt: return b_.CreateFCmpOLT(a, c);

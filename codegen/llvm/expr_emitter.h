@@ -9,6 +9,7 @@
 
 #include <llvm/IR/IRBuilder.h>
 
+#include "codegen/llvm/kernel_emitter.h"
 #include "ir/loop_kernel.h"
 
 namespace kiln::codegen {
@@ -40,6 +41,10 @@ public:
     /// Binds the result of reduce stage `stage` (register type) for later stages.
     void bind_stage(int64_t stage, llvm::Value* value);
 
+    /// From now on, transcendental functions are calls of the math library for `target`
+    /// (math_calls.h) instead of inline code. `target` must outlive the emitter.
+    void call_math(const KernelTarget& target) { math_target_ = &target; }
+
     /// Forgets memoized values computed from loads of `buffer` (call after storing into it, so
     /// later stages read what was stored).
     void forget_loads_of(int64_t buffer);
@@ -68,6 +73,7 @@ private:
     std::vector<std::vector<int64_t>> scope_vars_;
     std::vector<llvm::Value*> vars_;    ///< loop variable index -> current value (or null)
     std::vector<llvm::Value*> stages_;  ///< reduce stage index -> result (or null)
+    const KernelTarget* math_target_ = nullptr;  ///< set: math is called, not inlined
 };
 
 }  // namespace kiln::codegen

@@ -14,6 +14,7 @@
 #include <llvm/Support/xxhash.h>
 
 #include "codegen/llvm/expr_emitter.h"
+#include "codegen/llvm/math_calls.h"
 #include "codegen/llvm/vector_math.h"
 #include "kiln/error.h"
 
@@ -25,11 +26,12 @@ using ir::Op;
 /// Emits one kernel's `impl` body: the outer loop nest, then the stages at each outer point.
 class KernelBuilder {
 public:
-    KernelBuilder(const ir::LoopKernel& kernel, llvm::Function* impl)
+    KernelBuilder(const ir::LoopKernel& kernel, llvm::Function* impl, const KernelTarget& target)
         : kernel_(kernel), fn_(impl), b_(impl->getContext()),
           entry_(llvm::BasicBlock::Create(impl->getContext(), "entry", impl)),
           ex_(b_, kernel, buffer_args(impl, kernel.buffers.size())) {
         b_.SetInsertPoint(entry_);
+        if (!math_calls_of(kernel).empty()) ex_.call_math(target);
         size_t nargs = kernel.buffers.size();
         begin_ = impl->getArg(static_cast<unsigned>(nargs));
         end_ = impl->getArg(static_cast<unsigned>(nargs + 1));
@@ -218,6 +220,8 @@ private:
     llvm::Value* end_ = nullptr;
 };
 
+}  // namespace
+
 void set_target_attributes(llvm::Function* f, const KernelTarget& target) {
     f->addFnAttr(llvm::Attribute::NoUnwind);
     if (!target.cpu.empty()) f->addFnAttr("target-cpu", target.cpu);
@@ -225,8 +229,6 @@ void set_target_attributes(llvm::Function* f, const KernelTarget& target) {
     if (target.prefer_vector_width > 0)
         f->addFnAttr("prefer-vector-width", std::to_string(target.prefer_vector_width));
 }
-
-}  // namespace
 
 std::unique_ptr<llvm::Module> emit_kernel_module(const ir::LoopKernel& kernel,
                                                  const std::string& symbol, llvm::LLVMContext& ctx,
@@ -254,7 +256,7 @@ std::unique_ptr<llvm::Module> emit_kernel_module(const ir::LoopKernel& kernel,
     }
     impl->getArg(static_cast<unsigned>(kernel.buffers.size()))->setName("begin");
     impl->getArg(static_cast<unsigned>(kernel.buffers.size() + 1))->setName("end");
-    KernelBuilder(kernel, impl).build();
+    KernelBuilder(kernel, impl, target).build();
 
     // void symbol(void** buffers, const int64_t* sizes, int64_t begin, int64_t end)
     auto* entry_type =

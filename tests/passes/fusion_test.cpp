@@ -1,6 +1,11 @@
 // Fusion and lowering: IR text in, kernel partition and loop kernels out.
 #include <catch2/catch.hpp>
 
+#include <functional>
+#include <set>
+
+#include <fmt/format.h>
+
 #include "ir/loop_kernel.h"
 #include "ir/parser.h"
 #include "passes/pipeline.h"
@@ -222,4 +227,98 @@ TEST_CASE("kernel text stays small when subexpressions are shared", "[lower]") {
     text += "return %h39\n";
     auto r = passes::run_pipeline(ir::parse_graph(text));
     CHECK(ir::print_loop_kernel(kernel(r.program, 0)).size() < 4000);
+}
+
+namespace {
+/// "%0 = input 0 : f32[16]" then `steps` statements made by `step(k, prev)` and a return.
+std::string chain_text(int steps, const std::function<std::string(int, int)>& step) {
+    std::string text = "%0 = input 0 : f32[16]\n%c = const 1.5 : f32[16]\n";
+    int last = 0;
+    for (int k = 1; k <= steps; ++k) {
+        text += step(k, last);
+        last = k;
+    }
+    return text + "return %" + std::to_string(last) + "\n";
+}
+
+/// Distinct non-constant nodes each kernel computes (its fused expression, up to buffers).
+std::vector<int64_t> kernel_ops(const passes::FusionPlan& plan) {
+    std::vector<int64_t> sizes;
+    for (const ir::Node* root : plan.schedule()) {
+        std::set<const ir::Node*> seen{root};
+        std::vector<const ir::Node*> stack{root};
+        while (!stack.empty()) {
+            const ir::Node* n = stack.back();
+            stack.pop_back();
+            for (const ir::NodeRef& in : n->inputs())
+                if (!plan.is_buffer(in.get()) && in->op() != ir::Op::Const &&
+                    seen.insert(in.get()).second)
+                    stack.push_back(in.get());
+        }
+        sizes.push_back(static_cast<int64_t>(seen.size()));
+    }
+    return sizes;
+}
+
+int count_reasons(const passes::FusionPlan& plan, const std::string& prefix) {
+    int n = 0;
+    for (const auto& [node, d] : plan.materialized) n += d.reason.rfind(prefix, 0) == 0;
+    return n;
+}
+}  // namespace
+
+TEST_CASE("a long chain is cut into kernels of bounded size", "[fusion][bound]") {
+    std::string text = chain_text(100, [](int k, int prev) {
+        return fmt::format("%{} = add %{}, %c : f32[16]\n", k, prev);
+    });
+    auto roots = ir::parse_graph(text);
+    passes::FusionPlan plan = passes::plan_fusion(roots, 16);
+    // 17 ops per kernel: the node that makes an expression exceed 16 ops gets the buffer.
+    std::vector<int64_t> sizes = kernel_ops(plan);
+    CHECK(sizes == std::vector<int64_t>{17, 17, 17, 17, 17, 15});
+    CHECK(count_reasons(plan, "kernel size bound: its expression holds more than 16 ops") == 5);
+    // The default bound, through the whole pipeline (a 2000-op chain, 16 kB of IR per kernel).
+    std::string long_text = chain_text(2000, [](int k, int prev) {
+        return fmt::format("%{} = mul %{}, %c : f32[16]\n", k, prev);
+    });
+    auto r = passes::run_pipeline(ir::parse_graph(long_text));
+    CHECK(count_kernels(r.program) == (2000 + passes::kMaxKernelOps) / (passes::kMaxKernelOps + 1));
+    for (int64_t s : kernel_ops(r.plan)) CHECK(s <= passes::kMaxKernelOps + 1);
+}
+
+TEST_CASE("a chain that reuses its value cuts at the shared node", "[fusion][bound]") {
+    // x = x * 1.5 + sin(x): sizes summed over inputs double every step, but x is computed once
+    // per kernel, so a kernel holds ~kMaxKernelOps / 3 steps and the buffers are the x's.
+    std::string text = chain_text(3000, [](int k, int prev) {
+        if (k % 3 == 1) return fmt::format("%{} = mul %{}, %c : f32[16]\n", k, prev);
+        if (k % 3 == 2) return fmt::format("%{} = sin %{} : f32[16]\n", k, prev - 1);
+        return fmt::format("%{} = add %{}, %{} : f32[16]\n", k, prev - 1, prev);
+    });
+    auto r = passes::run_pipeline(ir::parse_graph(text));
+    std::vector<int64_t> sizes = kernel_ops(r.plan);
+    REQUIRE(sizes.size() >= 3000 / (passes::kMaxKernelOps + 3));
+    CHECK(sizes.size() <= 3000 / (passes::kMaxKernelOps - 3) + 1);
+    for (int64_t s : sizes) CHECK(s <= passes::kMaxKernelOps + 3);
+    for (const ir::Node* n : r.plan.schedule()) CHECK(n->op() == ir::Op::Add);
+}
+
+TEST_CASE("a node read through many views in one kernel gets a buffer", "[fusion][bound]") {
+    // x' = x[0:n-1] + x[1:n], 60 times: few distinct ops, but the k-th x back from the output
+    // is read at k different offsets, so one kernel would compute ~60^2 nodes.
+    std::string text = "%0 = input 0 : f32[100]\n";
+    int n = 100;
+    for (int k = 1; k <= 60; ++k, --n) {
+        text += fmt::format("%a{0} = slice %{1} {{start=[0], step=[1]}} : f32[{2}]\n"
+                            "%b{0} = slice %{1} {{start=[1], step=[1]}} : f32[{2}]\n"
+                            "%{0} = add %a{0}, %b{0} : f32[{2}]\n",
+                            k, k - 1, n - 1);
+    }
+    text += "return %60\n";
+    auto r = passes::run_pipeline(ir::parse_graph(text));
+    CHECK(count_reasons(r.plan, "kernel size bound: computed under ") >= 1);
+    CHECK(count_kernels(r.program) >= 2);
+    for (const ir::Step& s : r.program.steps) {
+        const ir::LoopKernel& k = std::get<ir::KernelStep>(s).kernel;
+        CHECK(ir::print_loop_kernel(k).size() < 200000);
+    }
 }

@@ -1,0 +1,104 @@
+// Graphs that are big on purpose: chains of tens of thousands of ops realized, printed and
+// destroyed under the normal 8 MB stack (no pass, printer, interpreter or codegen step may
+// recurse once per node), and realize time that grows linearly with the chain.
+#include <algorithm>
+#include <chrono>
+#include <cmath>
+#include <random>
+
+#include <catch2/catch.hpp>
+
+#include "kiln/inspect.h"
+#include "kiln/kiln.h"
+
+using namespace kiln;
+
+namespace {
+
+double seconds_since(std::chrono::steady_clock::time_point t0) {
+    return std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+}
+
+/// A realized [4] tensor of `v`: chains start from a buffer, as in a training loop.
+Tensor start(float v) {
+    Tensor x = full({4}, v);
+    x.realize();
+    return x;
+}
+
+}  // namespace
+
+TEST_CASE("a 16000-op chain of adds realizes", "[limits][deep]") {
+    Tensor x = start(1.0f);
+    for (int i = 0; i < 16000; ++i) x = x + 1.0;
+    CHECK(x.to_vector<float>() == std::vector<float>(4, 16001.0f));
+}
+
+TEST_CASE("a 20000-op chain of sin realizes, prints and matches the host", "[limits][deep]") {
+    Tensor x = start(1.0f);
+    for (int i = 0; i < 20000; ++i) x = kiln::sin(x);
+    // The printers walk the whole graph and every kernel.
+    std::string graph = graph_text({x});
+    CHECK(std::count(graph.begin(), graph.end(), '\n') == 20002);
+    std::string kernels = kernels_text({x});
+    CHECK(kernels.find("kernel size bound") != std::string::npos);
+    double want = 1.0;
+    for (int i = 0; i < 20000; ++i) want = std::sin(want);
+    // sin contracts errors: 20000 steps of ~1 ulp each stay well under 1e-3 relative.
+    CHECK(x.to_vector<float>()[3] == Approx(want).epsilon(1e-3));
+}
+
+TEST_CASE("a long chain with a reused value and a reduction realizes", "[limits][deep]") {
+    Tensor x = start(0.5f);
+    for (int i = 0; i < 4000; ++i) x = x * 0.999 + kiln::sin(x) * 0.001;
+    Tensor total = x.sum();
+    double want = 0.5;
+    for (int i = 0; i < 4000; ++i) want = want * 0.999 + std::sin(want) * 0.001;
+    CHECK(total.item<float>() == Approx(4 * want).epsilon(1e-4));
+}
+
+TEST_CASE("a stencil chain (one value read through many views) realizes", "[limits][deep]") {
+    // x' = x[:-1] + x[1:], 200 times: binomial sums, exact in f64 for these sizes.
+    const int n = 256, steps = 200;
+    Tensor x = arange(n).to(kFloat64);
+    x.realize();
+    std::vector<double> want(n);
+    for (int i = 0; i < n; ++i) want[i] = i;
+    for (int k = 0; k < steps; ++k) {
+        int64_t len = x.size(0);
+        x = x.slice(0, 0, len - 1) + x.slice(0, 1, len);
+        for (int i = 0; i + 1 < static_cast<int>(want.size()); ++i) want[i] = want[i] + want[i + 1];
+        want.pop_back();
+    }
+    std::vector<double> got = x.to_vector<double>();
+    REQUIRE(got.size() == want.size());
+    for (size_t i = 0; i < got.size(); ++i) CHECK(got[i] == Approx(want[i]).epsilon(1e-12));
+}
+
+TEST_CASE("dropping a 100000-op graph that was never realized is fine", "[limits][deep]") {
+    Tensor x = start(1.0f);
+    for (int i = 0; i < 100000; ++i) x = kiln::exp(x * 0.5);
+    x = Tensor();  // the nodes are released iteratively
+    CHECK(start(2.0f).sum().item<float>() == 8.0f);
+}
+
+TEST_CASE("realize time grows linearly with the chain", "[limits][deep][scaling]") {
+    // Fresh constants every run, so neither the program cache nor the disk cache helps; each
+    // step gets its own constant, so every kernel of the chain differs and is compiled.
+    std::mt19937 rng(std::random_device{}());
+    double base = 1.0 + std::uniform_real_distribution<double>(0, 1e-3)(rng);
+    auto chain = [&](int steps) {
+        Tensor x = start(0.25f);
+        auto t0 = std::chrono::steady_clock::now();
+        for (int i = 0; i < steps; ++i) x = x * (base + i * 1e-9) + kiln::sin(x);
+        x.realize();
+        return seconds_since(t0);
+    };
+    chain(50);  // JIT and math library start-up
+    double small = chain(1000);
+    double large = chain(4000);
+    INFO("3000 ops: " << small << " s, 12000 ops: " << large << " s");
+    // Linear would be 4x; quadratic 16x. Generous bounds for a loaded machine.
+    CHECK(large < 8 * small + 1.0);
+    CHECK(large < 30.0);
+}

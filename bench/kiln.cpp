@@ -74,7 +74,7 @@ void row(const char* name, double value, const char* unit, double ratio, const c
 
 std::vector<kiln::ir::LoopKernel> kernels_of(const std::vector<kiln::Tensor>& ts) {
     std::vector<kiln::ir::NodeRef> roots;
-    for (const auto& t : ts) roots.push_back(t.impl()->node);
+    for (const auto& t : ts) roots.push_back(t.impl()->node());
     std::vector<kiln::ir::LoopKernel> out;
     // Placeholders instead of buffers (as the realize driver does).
     std::vector<std::shared_ptr<kiln::runtime::Buffer>> inputs;

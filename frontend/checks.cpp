@@ -4,6 +4,18 @@
 
 namespace kiln {
 
+void check_shape(const std::string& op, const ir::Shape& shape, DType dtype,
+                 const std::source_location& loc) {
+    for (int64_t d : shape) {
+        if (d < 0) {
+            fail<ValueError>(op, "negative size " + std::to_string(d) + " in shape " +
+                                     ir::ints_str(shape), loc);
+        }
+    }
+    std::string problem = ir::shape_problem(shape, dtype);
+    if (!problem.empty()) fail<ShapeError>(op, problem, loc);
+}
+
 std::string describe(const ir::Node& n) {
     return std::string(dtype_name(n.dtype())) + ir::shape_str(n.shape());
 }

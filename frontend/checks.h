@@ -16,6 +16,12 @@ template <class E = Error>
     throw E(op + ": " + what + " at " + format_location(loc));
 }
 
+/// Checks a shape made from user data: a negative size throws ValueError; more than
+/// ir::kMaxRank dims or more elements/bytes than a 64-bit count holds throws ShapeError. Both
+/// name `op` and the call site.
+void check_shape(const std::string& op, const ir::Shape& shape, DType dtype,
+                 const std::source_location& loc);
+
 /// "f32[2,3]": dtype and shape, as error messages show a tensor.
 std::string describe(const ir::Node& n);
 /// Maps a possibly negative dim into [0, rank); throws ShapeError naming op and shape. With

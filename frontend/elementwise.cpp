@@ -34,6 +34,7 @@ struct Pair {
 Pair broadcast_pair(const std::string& op, NodeRef a, NodeRef b, DType dtype,
                     const std::source_location& loc) {
     ir::Shape shape = build::broadcast_shapes(op, a->shape(), b->shape(), loc);
+    check_shape(op, shape, dtype, loc);
     return {build::broadcast_to(build::cast(a, dtype), shape),
             build::broadcast_to(build::cast(b, dtype), shape)};
 }
@@ -256,6 +257,7 @@ Tensor where(const Tensor& cond, const Tensor& a, const Tensor& b, std::source_l
     DType dtype = result_type(*na, *nb);
     ir::Shape shape = build::broadcast_shapes(
         "where", build::broadcast_shapes("where", c->shape(), na->shape(), loc), nb->shape(), loc);
+    check_shape("where", shape, dtype, loc);
     return make_tensor(build::where(build::broadcast_to(c, shape),
                                     build::broadcast_to(build::cast(na, dtype), shape),
                                     build::broadcast_to(build::cast(nb, dtype), shape)),
@@ -285,7 +287,9 @@ Tensor Tensor::clamp(double lo, double hi, std::source_location loc) const {
 }
 
 Tensor Tensor::to(DType dtype, std::source_location loc) const {
-    return make_tensor(build::cast(node_of(*this, "to", loc), dtype), device());
+    NodeRef n = node_of(*this, "to", loc);
+    check_shape("to", n->shape(), dtype, loc);  // a wider dtype may not fit in memory
+    return make_tensor(build::cast(n, dtype), device());
 }
 
 }  // namespace kiln

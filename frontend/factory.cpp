@@ -5,6 +5,8 @@
 #include <numbers>
 #include <random>
 
+#include <fmt/format.h>
+
 #include "frontend/checks.h"
 #include "frontend/graph_builder.h"
 #include "frontend/realize.h"
@@ -15,16 +17,6 @@ namespace {
 
 using ir::NodeRef;
 using ir::Op;
-
-void check_shape(const char* op, const std::vector<int64_t>& shape,
-                 const std::source_location& loc) {
-    for (int64_t d : shape) {
-        if (d < 0) {
-            fail<ValueError>(op, "negative size " + std::to_string(d) + " in shape " +
-                                     ir::ints_str(shape), loc);
-        }
-    }
-}
 
 void check_device(const char* op, const TensorOptions& opts, const std::source_location& loc) {
     if (!opts.device().is_cpu()) {
@@ -43,14 +35,19 @@ Tensor finish(NodeRef n, const TensorOptions& opts) {
 template <class Get>
 Tensor from_host(const char* op, int64_t n, Get get, const std::vector<int64_t>& shape,
                  DType dtype, const TensorOptions& opts, const std::source_location& loc) {
-    check_shape(op, shape, loc);
+    check_shape(op, shape, dtype, loc);
     check_device(op, opts, loc);
     if (ir::numel(shape) != n) {
         fail<ShapeError>(op, std::to_string(n) + " values cannot have shape " +
                                  ir::ints_str(shape) + " (" + std::to_string(ir::numel(shape)) +
                                  " elements)", loc);
     }
-    auto buf = runtime::Buffer::allocate(dtype, n);
+    std::shared_ptr<runtime::Buffer> buf;
+    try {
+        buf = runtime::Buffer::allocate(dtype, n);
+    } catch (const OutOfMemoryError& e) {
+        fail<OutOfMemoryError>(op, e.what(), loc);
+    }
     void* p = buf->data();
     for (int64_t i = 0; i < n; ++i) {
         auto v = get(i);
@@ -91,7 +88,7 @@ DType random_dtype(const char* op, const std::vector<int64_t>& shape, const Tens
     DType dtype = opts.dtype_or(DType::Float32);
     if (!is_floating(dtype))
         fail<TypeError>(op, std::string("needs a floating dtype, got ") + dtype_name(dtype), loc);
-    check_shape(op, shape, loc);
+    check_shape(op, shape, dtype, loc);
     return dtype;
 }
 
@@ -114,20 +111,24 @@ Tensor tensor(std::vector<bool> v, std::vector<int64_t> s, TensorOptions o, std:
                      [&](int64_t i) { return v[i] ? 1 : 0; }, s, o.dtype_or(DType::Bool), o, l);
 }
 
+namespace {
+Tensor constant(const char* op, const std::vector<int64_t>& shape, double value,
+                const TensorOptions& opts, const std::source_location& loc) {
+    DType dtype = opts.dtype_or(DType::Float32);
+    check_shape(op, shape, dtype, loc);
+    check_device(op, opts, loc);
+    return finish(ir::make_const(value, dtype, shape), opts);
+}
+}  // namespace
+
 Tensor full(std::vector<int64_t> shape, double value, TensorOptions opts, std::source_location loc) {
-    check_shape("full", shape, loc);
-    check_device("full", opts, loc);
-    return finish(ir::make_const(value, opts.dtype_or(DType::Float32), shape), opts);
+    return constant("full", shape, value, opts, loc);
 }
 Tensor zeros(std::vector<int64_t> shape, TensorOptions opts, std::source_location loc) {
-    check_shape("zeros", shape, loc);
-    check_device("zeros", opts, loc);
-    return full(std::move(shape), 0.0, opts, loc);
+    return constant("zeros", shape, 0.0, opts, loc);
 }
 Tensor ones(std::vector<int64_t> shape, TensorOptions opts, std::source_location loc) {
-    check_shape("ones", shape, loc);
-    check_device("ones", opts, loc);
-    return full(std::move(shape), 1.0, opts, loc);
+    return constant("ones", shape, 1.0, opts, loc);
 }
 
 Tensor arange(Scalar end, TensorOptions opts, std::source_location loc) {
@@ -141,9 +142,28 @@ Tensor arange(Scalar start, Scalar end, Scalar step, TensorOptions opts, std::so
     if (step.to_double() == 0) fail<ValueError>("arange", "step must be nonzero", loc);
     double span = (end.to_double() - start.to_double()) / step.to_double();
     if (!std::isfinite(span)) fail<ValueError>("arange", "start and end must be finite", loc);
-    int64_t n = integral ? std::max<int64_t>(0, (end.to_int() - start.to_int() + step.to_int() +
-                                                 (step.to_int() > 0 ? -1 : 1)) / step.to_int())
-                         : std::max<int64_t>(0, static_cast<int64_t>(std::ceil(span)));
+    // The element count, computed without overflow (PyTorch raises here too).
+    auto too_many = [&](const std::string& count) {
+        auto text = [](const Scalar& v) {
+            return v.is_floating() ? fmt::format("{}", v.to_double()) : std::to_string(v.to_int());
+        };
+        fail<ValueError>("arange", "start " + text(start) + ", end " + text(end) + " and step " +
+                                       text(step) + " give " + count +
+                                       " elements, more than a tensor can hold",
+                         loc);
+    };
+    int64_t n = 0;
+    if (integral) {
+        __int128 a = start.to_int(), b = end.to_int(), d = step.to_int();
+        __int128 count = (b - a + d + (d > 0 ? -1 : 1)) / d;
+        if (count > INT64_MAX) too_many(fmt::format("{:.6g}", static_cast<double>(count)));
+        n = std::max<int64_t>(0, static_cast<int64_t>(count));
+    } else {
+        double count = std::ceil(span);
+        if (count >= 9223372036854775807.0) too_many(fmt::format("{:.6g}", count));
+        n = std::max<int64_t>(0, static_cast<int64_t>(count));
+    }
+    check_shape("arange", {n}, dtype, loc);
     // value_i = start + i * step, computed in f64 (or i64) and cast once.
     DType work = integral ? DType::Int64 : DType::Float64;
     NodeRef i = build::cast(ir::Node::make(Op::Iota, DType::Int64, {n}, {}, ir::AxisAttr{0}), work);
@@ -157,6 +177,7 @@ Tensor arange(Scalar start, Scalar end, Scalar step, TensorOptions opts, std::so
 
 Tensor eye(int64_t n, TensorOptions opts, std::source_location loc) {
     if (n < 0) fail<ValueError>("eye", "n must be non-negative, got " + std::to_string(n), loc);
+    check_shape("eye", {n, n}, opts.dtype_or(DType::Float32), loc);
     check_device("eye", opts, loc);
     NodeRef r = ir::Node::make(Op::Iota, DType::Int64, {n, n}, {}, ir::AxisAttr{0});
     NodeRef c = ir::Node::make(Op::Iota, DType::Int64, {n, n}, {}, ir::AxisAttr{1});

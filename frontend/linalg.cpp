@@ -79,6 +79,9 @@ Tensor matmul(const Tensor& ta, const Tensor& tb, std::source_location loc) {
     Shape fa = batch, fb = batch;
     fa.insert(fa.end(), sa.end() - 2, sa.end());
     fb.insert(fb.end(), sb.end() - 2, sb.end());
+    Shape full_out = batch;
+    full_out.insert(full_out.end(), {sa[sa.size() - 2], sb.back()});
+    for (const Shape* s : {&fa, &fb, &full_out}) check_shape("matmul", *s, dtype, loc);
     NodeRef x = build::broadcast_to(build::reshape(ca, sa), fa);
     NodeRef y = build::broadcast_to(build::reshape(cb, sb), fb);
     NodeRef r = batched(x, y);

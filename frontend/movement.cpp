@@ -17,6 +17,7 @@ Shape infer_shape(const std::string& op, const NodeRef& n, std::vector<int64_t> 
                   const std::source_location& loc) {
     int64_t infer = -1;
     int64_t known = 1;
+    bool overflow = false;  // of the known sizes' product (harmless when one of them is 0)
     for (size_t i = 0; i < shape.size(); ++i) {
         if (shape[i] == -1) {
             if (infer >= 0) fail<ValueError>(op, "only one dim can be -1, got " + ir::ints_str(shape), loc);
@@ -25,8 +26,14 @@ Shape infer_shape(const std::string& op, const NodeRef& n, std::vector<int64_t> 
             fail<ValueError>(op, "invalid size " + std::to_string(shape[i]) + " in shape " +
                                      ir::ints_str(shape), loc);
         } else {
-            known *= shape[i];
+            overflow = __builtin_mul_overflow(known, shape[i], &known) || overflow;
         }
+    }
+    if (std::find(shape.begin(), shape.end(), 0) != shape.end()) {
+        known = 0;
+    } else if (overflow) {
+        fail<ShapeError>(op, "shape " + ir::ints_str(shape) + " has more than " +
+                                 std::to_string(INT64_MAX) + " elements", loc);
     }
     int64_t total = ir::numel(n->shape());
     auto bad = [&]() {
@@ -40,6 +47,7 @@ Shape infer_shape(const std::string& op, const NodeRef& n, std::vector<int64_t> 
     } else if (known != total) {
         bad();
     }
+    check_shape(op, shape, n->dtype(), loc);
     return shape;
 }
 
@@ -132,6 +140,7 @@ Tensor Tensor::expand(std::vector<int64_t> shape, std::source_location loc) cons
             bad();
         }
     }
+    check_shape("expand", out, n->dtype(), loc);
     return with_node(*this, build::broadcast_to(n, out));
 }
 
@@ -153,6 +162,7 @@ Tensor Tensor::unsqueeze(int64_t dim, std::source_location loc) const {
     int64_t d = insertion_dim("unsqueeze", dim, n->shape(), loc);
     Shape out = n->shape();
     out.insert(out.begin() + d, 1);
+    check_shape("unsqueeze", out, n->dtype(), loc);
     return with_node(*this, build::reshape(n, out));
 }
 
@@ -250,11 +260,15 @@ Tensor cat(const std::vector<Tensor>& tensors, int64_t dim, std::source_location
                                         ir::shape_str(first) + " outside dim " +
                                         std::to_string(d), loc);
         }
-        total += s[d];
+        if (__builtin_add_overflow(total, s[d], &total)) {
+            fail<ShapeError>("cat", "the sizes along dim " + std::to_string(d) +
+                                        " add up to more than " + std::to_string(INT64_MAX), loc);
+        }
     }
     if (nodes.size() == 1) return make_tensor(build::cast(nodes[0], dtype), tensors[0].device());
     Shape out = first;
     out[d] = total;
+    check_shape("cat", out, dtype, loc);
     // where(i < end_0, pad(x_0), where(i < end_1, pad(x_1), ...)): exact (no +0 on values).
     NodeRef index = ir::Node::make(Op::Iota, DType::Int64, out, {}, ir::AxisAttr{d});
     std::vector<NodeRef> padded;
@@ -278,14 +292,15 @@ Tensor cat(const std::vector<Tensor>& tensors, int64_t dim, std::source_location
 
 Tensor stack(const std::vector<Tensor>& tensors, int64_t dim, std::source_location loc) {
     if (tensors.empty()) fail<ValueError>("stack", "expects at least one tensor", loc);
-    int64_t d = insertion_dim("stack", dim, node_of(tensors[0], "stack", loc)->shape(), loc);
+    const Shape first = node_of(tensors[0], "stack", loc)->shape();
+    int64_t d = insertion_dim("stack", dim, first, loc);
     std::vector<Tensor> parts;
     for (size_t i = 0; i < tensors.size(); ++i) {
-        const Shape& s = node_of(tensors[i], "stack", loc)->shape();
-        if (s != node_of(tensors[0], "stack", loc)->shape()) {
+        const Shape s = node_of(tensors[i], "stack", loc)->shape();
+        if (s != first) {
             fail<ShapeError>("stack", "tensor " + std::to_string(i) + " has shape " +
                                           ir::shape_str(s) + " but tensor 0 has " +
-                                          ir::shape_str(node_of(tensors[0], "stack", loc)->shape()),
+                                          ir::shape_str(first),
                              loc);
         }
         parts.push_back(tensors[i].unsqueeze(d, loc));

@@ -87,9 +87,9 @@ std::string format_cell(double v, DType t, bool scientific, const runtime::Buffe
 
 std::ostream& operator<<(std::ostream& os, const Tensor& t) {
     if (!t.defined()) return os << "tensor(undefined)";
-    detail::realize_impls({t.impl().get()});
-    auto buf = detail::buffer_of(*t.impl()->node);
-    const ir::Shape& shape = t.impl()->node->shape();
+    ir::NodeRef value = detail::realized_node(*t.impl(), "print", std::source_location());
+    auto buf = detail::buffer_of(*value);
+    const ir::Shape& shape = value->shape();
     std::vector<double> v = values_of(*buf);
     double max_abs = 0, min_abs = INFINITY;
     for (double x : v) {

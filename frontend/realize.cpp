@@ -5,13 +5,18 @@
 #include "frontend/realize.h"
 
 #include <mutex>
+#include <new>
+#include <shared_mutex>
 #include <unordered_map>
 
 #include "codegen/cpu_compiler.h"
+#include "frontend/checks.h"
 #include "frontend/dump.h"
 #include "frontend/realize_stats.h"
 #include "passes/pipeline.h"
+#include "runtime/cpu_allocator.h"
 #include "runtime/executor.h"
+#include "runtime/thread_pool.h"
 
 namespace kiln::detail {
 namespace {
@@ -28,28 +33,41 @@ struct RootsHash {
 };
 
 struct Realizer {
-    std::mutex mutex;
+    /// A compiled program, or the right to compile it: the first thread to miss compiles while
+    /// threads missing on the same structure wait for it; a compile that throws lets the next
+    /// one retry.
+    struct ProgramSlot {
+        std::once_flag once;
+        std::shared_ptr<runtime::CompiledProgram> program;
+    };
+    std::mutex programs_mutex;
     /// Canonical roots -> compiled program. The key keeps the canonical graph alive, so pointer
     /// equality of roots is structural equality.
-    std::unordered_map<std::vector<NodeRef>, std::shared_ptr<runtime::CompiledProgram>, RootsHash>
-        programs;
+    std::unordered_map<std::vector<NodeRef>, std::shared_ptr<ProgramSlot>, RootsHash> programs;
+
     /// Nodes computed earlier -> the input node holding their value, so that graphs still
-    /// referring to the old computation reuse the result. Weak on both sides.
+    /// referring to the old computation reuse the result. Weak on both sides. Read by every
+    /// canonicalization (shared lock), written when a realization finishes.
     struct Computed {
         std::weak_ptr<const Node> node;
         std::weak_ptr<const Node> value;
     };
+    std::shared_mutex computed_mutex;
     std::unordered_map<const Node*, Computed> computed;
     size_t computed_purge_at = 1024;
 
-    NodeRef computed_value(const Node* n) {
+    NodeRef computed_value_locked(const Node* n) const {
         auto it = computed.find(n);
         if (it == computed.end()) return nullptr;
         if (it->second.node.lock().get() != n) return nullptr;
         return it->second.value.lock();
     }
+    NodeRef computed_value(const Node* n) {
+        std::shared_lock lock(computed_mutex);
+        return computed_value_locked(n);
+    }
 
-    void remember(const NodeRef& node, const NodeRef& value) {
+    void remember_locked(const NodeRef& node, const NodeRef& value) {
         if (computed.size() >= computed_purge_at) {
             std::erase_if(computed, [](const auto& kv) {
                 return kv.second.node.expired() || kv.second.value.expired();
@@ -66,7 +84,7 @@ struct Realizer {
         std::unordered_map<const Node*, NodeRef> done;
         std::unordered_map<const Node*, NodeRef> placeholders;  // buffer's input node -> placeholder
         auto leaf = [&](const Node* n) -> NodeRef {
-            NodeRef source = computed_value(n);
+            NodeRef source = n->op() == ir::Op::Input ? nullptr : computed_value(n);
             const Node* m = source ? source.get() : n;
             if (m->op() != ir::Op::Input) return nullptr;
             KILN_CHECK(m->attr_as<ir::InputAttr>().data != nullptr, "placeholder in a user graph");
@@ -110,20 +128,39 @@ struct Realizer {
     }
 
     std::shared_ptr<runtime::CompiledProgram> program_for(const std::vector<NodeRef>& canonical) {
-        auto it = programs.find(canonical);
-        if (it != programs.end()) {
-            realize_counters().program_cache_hits++;
-            return it->second;
+        std::shared_ptr<ProgramSlot> slot;
+        {
+            std::lock_guard lock(programs_mutex);
+            std::shared_ptr<ProgramSlot>& s = programs[canonical];
+            if (!s) s = std::make_shared<ProgramSlot>();
+            slot = s;
         }
-        realize_counters().program_cache_misses++;
+        bool compiled_here = false;
+        std::call_once(slot->once, [&] {
+            slot->program = compile(canonical);
+            compiled_here = true;
+        });
+        (compiled_here ? realize_counters().program_cache_misses
+                       : realize_counters().program_cache_hits)++;
+        return slot->program;
+    }
+
+    /// Passes, then every kernel compiled (in parallel: kernels are independent).
+    static std::shared_ptr<runtime::CompiledProgram> compile(const std::vector<NodeRef>& canonical) {
         auto compiled = std::make_shared<runtime::CompiledProgram>();
         compiled->program = passes::compile_graph(canonical);
+        std::vector<const ir::LoopKernel*> kernels;
         for (const ir::Step& step : compiled->program.steps) {
-            if (const auto* k = std::get_if<ir::KernelStep>(&step))
-                compiled->kernels.push_back(codegen::CpuCompiler::global().compile(k->kernel));
+            if (const auto* k = std::get_if<ir::KernelStep>(&step)) kernels.push_back(&k->kernel);
         }
+        compiled->kernels.resize(kernels.size());
+        runtime::ThreadPool::global().parallel_for(
+            static_cast<int64_t>(kernels.size()), 1, [&](int64_t begin, int64_t end) {
+                for (int64_t i = begin; i < end; ++i)
+                    compiled->kernels[static_cast<size_t>(i)] =
+                        codegen::CpuCompiler::global().compile(*kernels[static_cast<size_t>(i)]);
+            });
         runtime::plan_execution(*compiled);
-        programs.emplace(canonical, compiled);
         return compiled;
     }
 };
@@ -150,24 +187,25 @@ std::shared_ptr<runtime::Buffer> buffer_of(const ir::Node& input) {
 
 std::vector<ir::NodeRef> canonical_graph(const std::vector<ir::NodeRef>& roots,
                                          std::vector<std::shared_ptr<runtime::Buffer>>& inputs) {
-    Realizer& r = realizer();
-    std::lock_guard lock(r.mutex);
-    return r.canonicalize(roots, inputs);
+    return realizer().canonicalize(roots, inputs);
 }
 
-void realize_impls(const std::vector<TensorImpl*>& impls) {
+namespace {
+
+/// Runs the realization of `impls`; memory errors are reported by the caller.
+void realize_unchecked(const std::vector<TensorImpl*>& impls) {
     Realizer& r = realizer();
-    std::lock_guard lock(r.mutex);
     std::vector<TensorImpl*> targets;
-    std::vector<NodeRef> roots;
+    std::vector<NodeRef> roots;  // keeps the recorded graphs alive while other threads swap
     for (TensorImpl* impl : impls) {
-        if (impl->node->op() == ir::Op::Input) continue;
-        if (NodeRef value = r.computed_value(impl->node.get())) {
-            impl->node = value;
+        NodeRef node = impl->node();
+        if (node->op() == ir::Op::Input) continue;
+        if (NodeRef value = r.computed_value(node.get())) {
+            impl->set_node(value);
             continue;
         }
         targets.push_back(impl);
-        roots.push_back(impl->node);
+        roots.push_back(std::move(node));
     }
     if (roots.empty()) return;
     std::vector<std::shared_ptr<runtime::Buffer>> inputs;
@@ -176,14 +214,47 @@ void realize_impls(const std::vector<TensorImpl*>& impls) {
     std::shared_ptr<runtime::CompiledProgram> compiled = r.program_for(canonical);
     std::vector<std::shared_ptr<runtime::Buffer>> outputs = runtime::execute(*compiled, inputs);
     realize_counters().realizations++;
-    for (size_t i = 0; i < targets.size(); ++i) {
-        NodeRef old = targets[i]->node;
-        NodeRef value = input_node(outputs[i], old->shape());
-        // Tensors that shared a node share the value too.
-        if (NodeRef earlier = r.computed_value(old.get())) value = earlier;
-        targets[i]->node = value;
-        r.remember(old, value);
+    std::vector<NodeRef> values(targets.size());
+    {
+        std::unique_lock lock(r.computed_mutex);
+        for (size_t i = 0; i < targets.size(); ++i) {
+            // Tensors that shared a node share the value too (also when another thread
+            // computed it meanwhile).
+            values[i] = r.computed_value_locked(roots[i].get());
+            if (!values[i]) {
+                values[i] = input_node(outputs[i], roots[i]->shape());
+                r.remember_locked(roots[i], values[i]);
+            }
+        }
     }
+    for (size_t i = 0; i < targets.size(); ++i) targets[i]->set_node(values[i]);
+}
+
+}  // namespace
+
+void realize_impls(const std::vector<TensorImpl*>& impls, const char* op,
+                   const std::source_location& loc) {
+    // A default location (line 0: printing, which has no call site) is left out.
+    auto out_of_memory = [&](const std::string& what) {
+        std::string where = loc.line() > 0 ? " at " + format_location(loc) : "";
+        throw OutOfMemoryError(std::string(op) + ": " + what + where);
+    };
+    try {
+        realize_unchecked(impls);
+    } catch (const OutOfMemoryError& e) {
+        out_of_memory(e.what());
+    } catch (const std::bad_alloc&) {
+        runtime::AllocatorStats held = runtime::CpuAllocator::global().stats();
+        out_of_memory("out of memory while computing the tensor (a host allocation failed); "
+                      "the CPU allocator holds " +
+                      std::to_string(held.bytes_in_use) + " bytes in use and " +
+                      std::to_string(held.bytes_cached) + " bytes cached");
+    }
+}
+
+ir::NodeRef realized_node(TensorImpl& impl, const char* op, const std::source_location& loc) {
+    realize_impls({&impl}, op, loc);
+    return impl.node();
 }
 
 }  // namespace kiln::detail

@@ -12,16 +12,16 @@ Tensor make_tensor(ir::NodeRef node, Device device) {
     return Tensor(std::make_shared<TensorImpl>(std::move(node), device));
 }
 
-const ir::NodeRef& node_of(const Tensor& t, const char* op, const std::source_location& loc) {
+ir::NodeRef node_of(const Tensor& t, const char* op, const std::source_location& loc) {
     if (!t.defined()) fail<ValueError>(op, "called on an undefined tensor", loc);
-    return t.impl()->node;
+    return t.impl()->node();
 }
 
 namespace {
 /// The node behind an accessor; accessors take no call site, so the error names only them.
-const ir::Node& node(const Tensor& t, const char* accessor) {
+ir::NodeRef node(const Tensor& t, const char* accessor) {
     if (!t.defined()) throw ValueError(std::string(accessor) + ": called on an undefined tensor");
-    return *t.impl()->node;
+    return t.impl()->node();
 }
 
 template <class T>
@@ -48,31 +48,30 @@ const char* cpp_name(DType t) {
 template <class T>
 std::shared_ptr<runtime::Buffer> read_buffer(const Tensor& t, const char* op,
                                              const std::source_location& loc) {
-    const ir::NodeRef& n = node_of(t, op, loc);
+    ir::NodeRef n = node_of(t, op, loc);
     if (n->dtype() != dtype_of<T>()) {
         fail<TypeError>(op, std::string("requested ") + cpp_name(dtype_of<T>()) +
                                 " but the tensor is " + describe(*n) + " (use " +
                                 cpp_name(n->dtype()) + " or .to(...))", loc);
     }
-    detail::realize_impls({t.impl().get()});
-    return detail::buffer_of(*t.impl()->node);
+    return detail::buffer_of(*detail::realized_node(*t.impl(), op, loc));
 }
 }  // namespace
 
-std::vector<int64_t> Tensor::sizes() const { return node(*this, "sizes").shape(); }
+std::vector<int64_t> Tensor::sizes() const { return node(*this, "sizes")->shape(); }
 int64_t Tensor::size(int64_t dim, std::source_location loc) const {
-    const ir::NodeRef& n = node_of(*this, "size", loc);
+    ir::NodeRef n = node_of(*this, "size", loc);
     return n->shape()[wrap_dim("size", dim, n->shape(), loc)];
 }
-int64_t Tensor::dim() const { return node(*this, "dim").rank(); }
-int64_t Tensor::numel() const { return ir::numel(node(*this, "numel").shape()); }
-DType Tensor::dtype() const { return node(*this, "dtype").dtype(); }
+int64_t Tensor::dim() const { return node(*this, "dim")->rank(); }
+int64_t Tensor::numel() const { return ir::numel(node(*this, "numel")->shape()); }
+DType Tensor::dtype() const { return node(*this, "dtype")->dtype(); }
 Device Tensor::device() const { return impl_ ? impl_->device : Device(); }
 bool Tensor::requires_grad() const { return impl_ && impl_->requires_grad; }
 
 template <class T>
 T Tensor::item(std::source_location loc) const {
-    const ir::NodeRef& n = node_of(*this, "item", loc);
+    ir::NodeRef n = node_of(*this, "item", loc);
     if (ir::numel(n->shape()) != 1) {
         fail<ValueError>("item", "a tensor with " + std::to_string(ir::numel(n->shape())) +
                                      " elements (" + describe(*n) +
@@ -108,7 +107,7 @@ KILN_INSTANTIATE(bool)
 
 const Tensor& Tensor::realize(std::source_location loc) const {
     node_of(*this, "realize", loc);
-    detail::realize_impls({impl_.get()});
+    detail::realize_impls({impl_.get()}, "realize", loc);
     return *this;
 }
 
@@ -118,11 +117,11 @@ void realize(const std::vector<Tensor>& tensors, std::source_location loc) {
         node_of(t, "realize", loc);
         impls.push_back(t.impl().get());
     }
-    detail::realize_impls(impls);
+    detail::realize_impls(impls, "realize", loc);
 }
 
 Tensor Tensor::to(Device device, std::source_location loc) const {
-    const ir::NodeRef& n = node_of(*this, "to", loc);
+    ir::NodeRef n = node_of(*this, "to", loc);
     if (!device.is_cpu()) {
         fail<Error>("to", "device " + device.str() +
                               " is not available (this build of Kiln has no CUDA backend yet)",

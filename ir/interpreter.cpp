@@ -181,7 +181,11 @@ public:
             for (const NodeRef& in : n->inputs()) ++uses[in.get()];
         for (const NodeRef& r : roots) ++uses[r.get()];
         for (const Node* n : order) {
-            values_[n] = eval(*n);
+            RefTensor& v = values_[n] = eval(*n);
+            // Each f32 node's value is what an f32 computation can hold: an overflow is inf, as
+            // in a kernel, not a large double that a later op would bring back into range.
+            if (n->dtype() == DType::Float32)
+                for (double& x : v.values) x = static_cast<double>(static_cast<float>(x));
             for (const NodeRef& in : n->inputs())
                 if (--uses[in.get()] == 0) values_.erase(in.get());
         }

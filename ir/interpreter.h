@@ -20,8 +20,8 @@ struct RefTensor {
 /// (repeats included). Input nodes get their values from `input_value`, called once per input
 /// node; it must return a tensor of the node's dtype and shape.
 ///
-/// Semantics: float nodes keep double values (no rounding to f32) except `cast` to f32, which
-/// rounds to float. Integer results wrap at their width (i32 at 32 bits); integer division
+/// Semantics: every op computes in double; an f32 node's result is then rounded to float (so
+/// f32 overflow gives inf, as in kernels), an f64 node's stays double. Integer results wrap at their width (i32 at 32 bits); integer division
 /// truncates, div/mod by zero give 0, int mod is C's remainder; comparisons give 0/1;
 /// sigmoid = 1/(1+exp(-x)); max/min propagate NaN; float mod is fmod; integer pow is exact
 /// with wrapping (a negative exponent gives trunc(1/a^-b)). Reductions over empty axes give

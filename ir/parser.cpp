@@ -173,9 +173,9 @@ private:
             ++e;
             while (e < text_.size() && is_name_char(text_[e])) ++e;
         } else {
-            ++e;
+            e += std::max<size_t>(1, utf8_length(text_.substr(pos_)));  // a whole character
         }
-        return fmt::format("'{}'", text_.substr(pos_, e - pos_));
+        return quoted(text_.substr(pos_, e - pos_));
     }
     void expect(char c, const char* context) {
         skip_blanks();
@@ -300,6 +300,8 @@ private:
         Shape shape = parse_int_list("after the dtype");
         for (int64_t d : shape)
             if (d < 0) fail(shape_loc, "negative dimension in shape " + shape_str(shape));
+        if (std::string problem = shape_problem(shape, dtype); !problem.empty())
+            fail(shape_loc, problem);
         expect_eol();
 
         if (op == Op::Const) attr = parse_const(literal, literal_loc, dtype);
@@ -457,6 +459,39 @@ private:
 };
 
 }  // namespace
+
+size_t utf8_length(std::string_view text) {
+    if (text.empty()) return 0;
+    auto byte = [&](size_t i) { return static_cast<unsigned char>(text[i]); };
+    unsigned char c = byte(0);
+    size_t n = c < 0x80 ? 1 : (c >> 5) == 0x6 ? 2 : (c >> 4) == 0xE ? 3 : (c >> 3) == 0x1E ? 4 : 0;
+    if (n == 0 || text.size() < n) return 0;
+    uint32_t cp = n == 1 ? c : c & (0x7F >> n);
+    for (size_t i = 1; i < n; ++i) {
+        if ((byte(i) & 0xC0) != 0x80) return 0;
+        cp = (cp << 6) | (byte(i) & 0x3F);
+    }
+    // Overlong forms, surrogates and values past U+10FFFF are not valid UTF-8.
+    static const uint32_t min_of_length[] = {0, 0, 0x80, 0x800, 0x10000};
+    if (cp < min_of_length[n] || (cp >= 0xD800 && cp <= 0xDFFF) || cp > 0x10FFFF) return 0;
+    return n;
+}
+
+std::string quoted(std::string_view text) {
+    std::string out = "'";
+    for (size_t i = 0; i < text.size();) {
+        unsigned char c = static_cast<unsigned char>(text[i]);
+        size_t n = utf8_length(text.substr(i));
+        if (c >= 0x20 && c != 0x7F && n > 0) {
+            out.append(text.substr(i, n));
+            i += n;
+            continue;
+        }
+        out += fmt::format("\\x{:02x}", c);
+        ++i;
+    }
+    return out + "'";
+}
 
 std::vector<NodeRef> parse_graph(std::string_view text, std::string_view filename) {
     return Parser(text, filename).run();

@@ -1,5 +1,6 @@
 #pragma once
 /// Reads the IR's text form (`.kir`, see ir/printer.h) back into hash-consed nodes.
+#include <string>
 #include <string_view>
 #include <vector>
 
@@ -17,5 +18,14 @@ namespace kiln::ir {
 /// Throws kiln::ParseError with the message `FILE:LINE:COL: error: WHAT` (1-based line and
 /// column, `filename` as given), e.g. `model.kir:3:10: error: use of undefined value '%7'`.
 std::vector<NodeRef> parse_graph(std::string_view text, std::string_view filename = "<input>");
+
+/// `text` in single quotes for a message: printable ASCII and whole UTF-8 characters stay as
+/// they are; control characters and bytes that are not valid UTF-8 (a cut-off character, a
+/// binary file) become `\xNN`, so a message never carries raw bytes to the terminal.
+std::string quoted(std::string_view text);
+
+/// The length of the UTF-8 character starting `text` (1..4), or 0 when it does not start with
+/// a complete, valid one.
+size_t utf8_length(std::string_view text);
 
 }  // namespace kiln::ir

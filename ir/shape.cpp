@@ -2,6 +2,31 @@
 
 namespace kiln::ir {
 
+std::string shape_problem(const Shape& shape, DType dtype) {
+    if (shape.size() > kMaxRank) {
+        return "rank " + std::to_string(shape.size()) + " is more than Kiln's limit of " +
+               std::to_string(kMaxRank) + " dimensions";
+    }
+    for (int64_t d : shape)
+        if (d < 0) return "negative size " + std::to_string(d) + " in shape " + shape_str(shape);
+    int64_t n = 1;
+    bool overflow = false;
+    for (int64_t d : shape) {
+        if (d == 0) return "";
+        overflow = overflow || __builtin_mul_overflow(n, d, &n);
+    }
+    if (overflow) {
+        return "shape " + shape_str(shape) + " has more than " + std::to_string(INT64_MAX) +
+               " elements";
+    }
+    int64_t bytes = 0;
+    if (__builtin_mul_overflow(n, static_cast<int64_t>(dtype_size(dtype)), &bytes)) {
+        return "shape " + shape_str(shape) + " has " + std::to_string(n) + " elements of " +
+               dtype_name(dtype) + ": more than " + std::to_string(INT64_MAX) + " bytes";
+    }
+    return "";
+}
+
 int64_t numel(const Shape& shape) {
     int64_t n = 1;
     for (int64_t d : shape) n *= d;

@@ -340,6 +340,8 @@ struct Checker {
     std::string run() const {
         for (int64_t d : n.shape())
             if (d < 0) return err(fmt::format("negative dimension in shape {}", shp(n.shape())));
+        if (std::string problem = shape_problem(n.shape(), n.dtype()); !problem.empty())
+            return err(problem);
         int arity = op_arity(n.op());
         if (arity >= 0 && n.inputs().size() != static_cast<size_t>(arity))
             return err(fmt::format("takes {} inputs, got {}", arity, n.inputs().size()));

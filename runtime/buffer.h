@@ -13,7 +13,8 @@ namespace kiln::runtime {
 /// std::shared_ptr.
 class Buffer {
 public:
-    /// Allocates uninitialized memory. Throws kiln::Error for a device that is unavailable.
+    /// Allocates uninitialized memory. Throws kiln::Error for a device that is unavailable and
+    /// kiln::OutOfMemoryError (bytes asked for, bytes the allocator holds) when memory ran out.
     static std::shared_ptr<Buffer> allocate(DType dtype, int64_t numel, Device device = Device());
     ~Buffer();
     Buffer(const Buffer&) = delete;

@@ -7,6 +7,7 @@
 #include <fmt/format.h>
 
 #include "codegen/cpu_compiler.h"
+#include "ir/parser.h"
 #include "ir/printer.h"
 #include "passes/pipeline.h"
 #include "tools/cli_common.h"
@@ -62,7 +63,7 @@ CommandArgs parse_command_args(const std::string& command, const std::vector<std
             std::string name = a.substr(2, eq == std::string::npos ? std::string::npos : eq - 2);
             auto it = spec.find(name);
             if (it == spec.end())
-                throw UsageError(fmt::format("kiln {}: unknown option '{}'", command, a));
+                throw UsageError(fmt::format("kiln {}: unknown option {}", command, ir::quoted(a)));
             if (it->second && eq == std::string::npos)
                 throw UsageError(fmt::format("kiln {}: option '--{}' needs a value (--{}=...)",
                                              command, name, name));
@@ -73,10 +74,10 @@ CommandArgs parse_command_args(const std::string& command, const std::vector<std
             continue;
         }
         if (a.size() > 1 && a[0] == '-')
-            throw UsageError(fmt::format("kiln {}: unknown option '{}'", command, a));
+            throw UsageError(fmt::format("kiln {}: unknown option {}", command, ir::quoted(a)));
         if (have_file)
             throw UsageError(
-                fmt::format("kiln {}: unexpected argument '{}' (one FILE only)", command, a));
+                fmt::format("kiln {}: unexpected argument {} (one FILE only)", command, ir::quoted(a)));
         parsed.file = a;
         have_file = true;
     }
@@ -89,8 +90,8 @@ int cmd_dump(const std::vector<std::string>& args, std::FILE* out) {
     std::string after = a.has("after") ? a.options.at("after") : "";
     if (!after.empty() && after != "simplify" && after != "fusion" && after != "lower") {
         throw UsageError(fmt::format(
-            "kiln dump: unknown pass '{}' for --after (expected simplify, fusion or lower)",
-            after));
+            "kiln dump: unknown pass {} for --after (expected simplify, fusion or lower)",
+            ir::quoted(after)));
     }
     LoadedGraph g = load_graph(a.file);
     if (after.empty()) {

@@ -7,6 +7,7 @@
 
 #include <fmt/format.h>
 
+#include "ir/parser.h"
 #include "kiln/error.h"
 #include "tools/cli_common.h"
 #include "tools/commands.h"
@@ -27,7 +28,7 @@ int dispatch(const std::vector<std::string>& words) {
     if (command == "fuse") return cmd_fuse(rest, stdout);
     if (command == "codegen") return cmd_codegen(rest, stdout);
     if (command == "run") return cmd_run(rest, stdout);
-    throw UsageError(fmt::format("kiln: unknown command '{}'", command));
+    throw UsageError(fmt::format("kiln: unknown command {}", kiln::ir::quoted(command)));
 }
 
 }  // namespace

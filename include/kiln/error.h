@@ -31,6 +31,16 @@ public:
     using Error::Error;
 };
 
+/// Memory ran out (the system refused an allocation, or an address-space limit was reached).
+/// The message says how many bytes were asked for, what the caching allocator holds in use and
+/// in its cache, the op and the call site. Nothing is left half-done: the tensors involved keep
+/// their previous state, so freeing memory (dropping tensors) and retrying works. Like PyTorch's
+/// torch.OutOfMemoryError.
+class OutOfMemoryError : public Error {
+public:
+    using Error::Error;
+};
+
 /// A malformed file or text (IR text, a corrupt cache entry given to a tool).
 class ParseError : public Error {
 public:

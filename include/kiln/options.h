@@ -57,7 +57,10 @@ public:
         } else {
             kind_ = Kind::Float;
             f_ = static_cast<double>(v);
-            i_ = static_cast<int64_t>(v);
+            // Out-of-range (and NaN) values have no integer value; 0 avoids undefined behaviour.
+            i_ = f_ > -9223372036854775808.0 && f_ < 9223372036854775808.0
+                     ? static_cast<int64_t>(f_)
+                     : 0;
         }
     }
     Kind kind() const { return kind_; }

@@ -275,3 +275,56 @@ TEST_CASE("errors: zeros/ones on an unavailable device name themselves", "[error
     EXPECT_ERROR(Error, ones({2}, kCUDA), "ones: " + no_cuda);
 }
 // clang-format on
+
+// clang-format off
+
+TEST_CASE("errors: shapes whose element or byte count overflows, in every factory", "[errors][shape][overflow]") {
+    const int64_t big = int64_t(1) << 32;
+    const std::string huge = "shape [4294967296,4294967296] has more than 9223372036854775807 elements";
+    EXPECT_ERROR(ShapeError, zeros({big, big}), "zeros: " + huge);
+    EXPECT_ERROR(ShapeError, ones({big, big}), "ones: " + huge);
+    EXPECT_ERROR(ShapeError, full({big, big}, 2.0), "full: " + huge);
+    EXPECT_ERROR(ShapeError, rand({big, big}), "rand: " + huge);
+    EXPECT_ERROR(ShapeError, randn({big, big}), "randn: " + huge);
+    EXPECT_ERROR(ShapeError, kiln::tensor(std::vector<float>{}, {big, big}), "tensor: " + huge);
+    EXPECT_ERROR(ShapeError, zeros({3037000500, 3037000500}), "zeros: shape [3037000500,3037000500] has more than 9223372036854775807 elements");
+    // The element count fits, the byte count does not.
+    EXPECT_ERROR(ShapeError, zeros({int64_t(1) << 62}), "zeros: shape [4611686018427387904] has 4611686018427387904 elements of f32: more than 9223372036854775807 bytes");
+    EXPECT_ERROR(ShapeError, eye(int64_t(1) << 32), "eye: " + huge);
+    EXPECT_ERROR(ValueError, arange(0.0, 1e30, 1e-30), "arange: start 0, end 1e+30 and step 1e-30 give 1e+60 elements, more than a tensor can hold");
+    EXPECT_ERROR(ValueError, arange(std::numeric_limits<int64_t>::min(), std::numeric_limits<int64_t>::max()), "arange: start -9223372036854775808, end 9223372036854775807 and step 1 give 1.84467e+19 elements, more than a tensor can hold");
+    EXPECT_ERROR(ShapeError, arange(0, int64_t(1) << 62), "arange: shape [4611686018427387904] has 4611686018427387904 elements of i64: more than 9223372036854775807 bytes");
+    // A shape with a zero dim has no elements, however large the others.
+    CHECK(zeros({0, big, big}).numel() == 0);
+}
+
+TEST_CASE("errors: ops whose result shape overflows", "[errors][shape][overflow]") {
+    const int64_t big = int64_t(1) << 32;
+    const std::string huge = "shape [4294967296,4294967296] has more than 9223372036854775807 elements";
+    Tensor col = zeros({big, 1}), row = zeros({1, big});
+    EXPECT_ERROR(ShapeError, col + row, "add: " + huge);
+    EXPECT_ERROR(ShapeError, col * 2.0 + row, "add: " + huge);
+    EXPECT_ERROR(ShapeError, maximum(col, row), "maximum: " + huge);
+    EXPECT_ERROR(ShapeError, where(col > 0, col, row), "where: " + huge);
+    EXPECT_ERROR(ShapeError, col.expand({big, big}), "expand: " + huge);
+    EXPECT_ERROR(ShapeError, zeros({0}).reshape({big, big, 0}).reshape({big, big}), "reshape: " + huge);
+    EXPECT_ERROR(ShapeError, zeros({0}).view({big, big, -1}), "view: shape [4294967296,4294967296,-1] has more than 9223372036854775807 elements");
+    CHECK(zeros({0}).view({big, big, big, 0}).numel() == 0);
+    EXPECT_ERROR(ShapeError, cat({zeros({int64_t(1) << 60}), zeros({int64_t(1) << 60})}), "cat: shape [2305843009213693952] has 2305843009213693952 elements of f32: more than 9223372036854775807 bytes");
+    EXPECT_ERROR(ShapeError, zeros({int64_t(1) << 61}, TensorOptions().dtype(kBool)).to(kFloat64), "to: shape [2305843009213693952] has 2305843009213693952 elements of f64: more than 9223372036854775807 bytes");
+    EXPECT_ERROR(ShapeError, matmul(zeros({big, 1, 1, 2}), zeros({1, big, 2, 3})), "matmul: shape [4294967296,4294967296,1,2] has more than 9223372036854775807 elements");
+}
+
+TEST_CASE("errors: rank above the limit", "[errors][shape][overflow]") {
+    std::vector<int64_t> r65(65, 1), r100k(100000, 1);
+    EXPECT_ERROR(ShapeError, ones(r100k), "ones: rank 100000 is more than Kiln's limit of 64 dimensions");
+    EXPECT_ERROR(ShapeError, zeros(r65), "zeros: rank 65 is more than Kiln's limit of 64 dimensions");
+    Tensor r64 = ones(std::vector<int64_t>(64, 1));
+    EXPECT_ERROR(ShapeError, r64.unsqueeze(0), "unsqueeze: rank 65 is more than Kiln's limit of 64 dimensions");
+    EXPECT_ERROR(ShapeError, r64.reshape(r65), "reshape: rank 65 is more than Kiln's limit of 64 dimensions");
+    EXPECT_ERROR(ShapeError, r64.expand(r65), "expand: rank 65 is more than Kiln's limit of 64 dimensions");
+    // 64 dims work end to end.
+    CHECK((r64 + 1).sum().item<float>() == 2.0f);
+}
+
+// clang-format on

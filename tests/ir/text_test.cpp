@@ -244,6 +244,17 @@ TEST_CASE("parse errors name file, line and column", "[ir][text][errors]") {
           "x.kir:1:14: error: expected ':' before the result type, found 'f32'");
     CHECK(parse_error("%0 = input 0 : f32[2, -1]\nreturn %0\n") ==
           "x.kir:1:19: error: negative dimension in shape [2,-1]");
+    // Shapes that overflow a 64-bit element or byte count, or have too many dims.
+    CHECK(parse_error("%0 = input 0 : f32[999999999999,999999999]\nreturn %0\n") ==
+          "x.kir:1:19: error: shape [999999999999,999999999] has more than 9223372036854775807 "
+          "elements");
+    CHECK(parse_error("%0 = input 0 : f64[2305843009213693952]\nreturn %0\n") ==
+          "x.kir:1:19: error: shape [2305843009213693952] has 2305843009213693952 elements of f64: "
+          "more than 9223372036854775807 bytes");
+    std::string rank65 = "1";
+    for (int i = 1; i < 65; ++i) rank65 += ",1";
+    CHECK(parse_error("%0 = input 0 : f32[" + rank65 + "]\nreturn %0\n") ==
+          "x.kir:1:19: error: rank 65 is more than Kiln's limit of 64 dimensions");
     CHECK(parse_error("%0 = input 0 : f32[2] extra\nreturn %0\n") ==
           "x.kir:1:23: error: expected end of line, found 'extra'");
     CHECK(parse_error("%0 = input x : f32[2]\nreturn %0\n") ==

@@ -48,6 +48,8 @@ TEST_CASE("verifier rejects bad sources and attribute kinds", "[ir][verify]") {
     CHECK(check(Op::Iota, kBool, {3}, {}, AxisAttr{0}) == "iota: dtype bool is not numeric");
     CHECK(check(Op::Input, kFloat32, {2, -1}, {}, InputAttr{}) ==
           "input: negative dimension in shape [2,-1]");
+    CHECK(check(Op::Input, kFloat32, {int64_t(1) << 32, int64_t(1) << 32}, {}, InputAttr{}) ==
+          "input: shape [4294967296,4294967296] has more than 9223372036854775807 elements");
     CHECK(check(Op::ReduceSum, kFloat32, {2, 1}, {x}) ==
           "reduce_sum: attribute kind is 'none', expected 'axes'");
     CHECK(check(Op::Add, kFloat32, {2, 3}, {x, x}, AxisAttr{0}) ==

@@ -89,7 +89,7 @@ RefTensor reference(const Tensor& t) {
     REQUIRE(t.defined());
     // Every input of a user graph is a realized buffer (placeholders only exist in the
     // realize driver's canonical graphs).
-    auto out = ir::interpret({t.impl()->node}, read_input);
+    auto out = ir::interpret({t.impl()->node()}, read_input);
     return out.at(0);
 }
 
@@ -113,7 +113,7 @@ RefTensor realized(const Tensor& t) {
 RefTensor values_of(const Tensor& t) {
     // An input node's buffer is read directly (to_vector would do the same after a no-op
     // realize); this keeps reference() independent of the realize driver.
-    const ir::NodeRef& n = t.impl()->node;
+    ir::NodeRef n = t.impl()->node();
     if (n->op() != ir::Op::Input) return realized(t);
     return read_input(*n);
 }
@@ -141,7 +141,7 @@ RefTensor ref(DType dtype, Shape shape, std::vector<double> values) {
 }
 
 bool has_f32(const Tensor& t) {
-    for (const ir::Node* n : ir::topo_order({t.impl()->node}))
+    for (const ir::Node* n : ir::topo_order({t.impl()->node()}))
         if (n->dtype() == kFloat32) return true;
     return false;
 }

@@ -141,7 +141,7 @@ TEST_CASE("unary ops on non-contiguous views", "[ops][unary][views]") {
 
 TEST_CASE("methods record the same graph as the free functions", "[ops][unary]") {
     Tensor x = uniform({3}, kFloat32, 0.5, 2);
-    auto same = [](const Tensor& a, const Tensor& b) { return a.impl()->node == b.impl()->node; };
+    auto same = [](const Tensor& a, const Tensor& b) { return a.impl()->node() == b.impl()->node(); };
     CHECK(same(x.neg(), neg(x)));
     CHECK(same(x.exp(), exp(x)));
     CHECK(same(x.log(), log(x)));

@@ -1,5 +1,6 @@
 // The `kiln` command-line tool, run as a separate process on the example files: exact output
 // where the output is the point (round trips, error messages), structure elsewhere.
+#include <algorithm>
 #include <regex>
 
 #include <catch2/catch.hpp>
@@ -265,4 +266,110 @@ TEST_CASE("usage errors exit 2 with the usage on stderr; help exits 0", "[cli][u
     RunResult number = run_kiln({"run", "--rtol=abc", example("chain.kir")});
     CHECK(number.status == 2);
     CHECK(number.err.rfind("kiln run: --rtol expects a non-negative number, got 'abc'\n", 0) == 0);
+}
+
+TEST_CASE("deep chains: every command handles a 20000-op graph", "[cli][limits]") {
+    TempDir dir;
+    std::string text = "%0 = input 0 : f32[8]\n%c = const 0.5 : f32[8]\n";
+    for (int k = 1; k <= 20000; ++k) {
+        text += k % 2 ? "%" + std::to_string(k) + " = sin %" + std::to_string(k - 1) + " : f32[8]\n"
+                      : "%" + std::to_string(k) + " = add %" + std::to_string(k - 1) +
+                            ", %c : f32[8]\n";
+    }
+    text += "return %20000\n";
+    std::string file = (dir.path / "deep.kir").string();
+    write_text(file, text);
+    RunResult dump = run_kiln({"dump", file});
+    CHECK(dump.status == 0);
+    CHECK(std::count(dump.out.begin(), dump.out.end(), '\n') == 20003);
+    RunResult fuse = run_kiln({"fuse", file});
+    CHECK(fuse.status == 0);
+    CHECK(fuse.out.find("kernel size bound: its expression holds more than") != std::string::npos);
+    RunResult codegen = run_kiln({"codegen", file});
+    CHECK(codegen.status == 0);
+    CHECK(codegen.out.find("@kiln_math_sin_f32") != std::string::npos);  // math called, not inlined
+    RunResult run = run_kiln({"run", file});
+    CHECK(run.status == 0);
+    CHECK(run.out.find("ok: 1 output matches the reference") != std::string::npos);
+    // A rank far above the limit is a parse error with a position, not a crash.
+    std::string wide = "%0 = input 0 : f32[1";
+    for (int i = 1; i < 100000; ++i) wide += ",1";
+    write_text(dir.path / "wide.kir", wide + "]\nreturn %0\n");
+    RunResult rank = run_kiln({"run", (dir.path / "wide.kir").string()});
+    CHECK(rank.status == 1);
+    CHECK(rank.err == (dir.path / "wide.kir").string() +
+                          ":1:19: error: rank 100000 is more than Kiln's limit of 64 dimensions\n");
+}
+
+TEST_CASE("run: shapes that overflow are parse errors", "[cli][limits]") {
+    TempDir dir;
+    write_text(dir.path / "huge.kir", "%0 = input 0 : f32[999999999999,999999999]\nreturn %0\n");
+    RunResult r = run_kiln({"run", (dir.path / "huge.kir").string()});
+    CHECK(r.status == 1);
+    CHECK(r.err == (dir.path / "huge.kir").string() +
+                       ":1:19: error: shape [999999999999,999999999] has more than "
+                       "9223372036854775807 elements\n");
+}
+
+TEST_CASE("run: f32 overflow to inf matches the reference", "[cli][run]") {
+    // The reference rounds each f32 node to f32, so x * 1e30 * 1e30 is inf there too (and the
+    // later * 1e-30 does not bring it back into range).
+    TempDir dir;
+    write_text(dir.path / "overflow.kir", "%0 = input 0 : f32[64]\n"
+                                          "%1 = const 1e30 : f32[64]\n"
+                                          "%2 = mul %0, %1 : f32[64]\n"
+                                          "%3 = mul %2, %1 : f32[64]\n"
+                                          "%4 = const 1e-30 : f32[64]\n"
+                                          "%5 = mul %3, %4 : f32[64]\n"
+                                          "return %5\n");
+    RunResult r = run_kiln({"run", (dir.path / "overflow.kir").string()});
+    CHECK(r.status == 0);
+    CHECK(r.out.find("inf") != std::string::npos);
+    CHECK(r.out.find("ok: 1 output matches the reference") != std::string::npos);
+}
+
+TEST_CASE("run: an f64 output of f32 arithmetic gets the f32 tolerance", "[cli][run]") {
+    // What a program that casts its f32 results to f64 dumps: 4e9 * x / 3 and exp(x) in f32
+    // (exp is a few ulp from the exact value), then f64.
+    TempDir dir;
+    write_text(dir.path / "cast.kir", "%0 = input 0 : f32[16]\n"
+                                      "%1 = const 4e9 : f32[16]\n"
+                                      "%2 = mul %0, %1 : f32[16]\n"
+                                      "%3 = const 3 : f32[16]\n"
+                                      "%4 = div %2, %3 : f32[16]\n"
+                                      "%5 = exp %0 : f32[16]\n"
+                                      "%6 = add %4, %5 : f32[16]\n"
+                                      "%7 = cast %6 : f64[16]\n"
+                                      "%8 = cast %5 : f64[16]\n"
+                                      "return %7, %8\n");
+    RunResult r = run_kiln({"run", (dir.path / "cast.kir").string()});
+    CHECK(r.status == 0);
+    CHECK(r.out.find("output 0: f64[16] = ") != std::string::npos);
+    CHECK(r.out.find("(rtol 0.0001, atol 1e-05): ok\noutput 1") != std::string::npos);
+    // A real mismatch shows enough digits to see the difference.
+    RunResult strict = run_kiln({"run", "--rtol=0", "--atol=0", example("chain.kir")});
+    std::smatch m;
+    REQUIRE(std::regex_search(strict.out, m,
+                              std::regex(R"(got (-?[0-9.e+-]+), expected (-?[0-9.e+-]+))")));
+    CHECK(m[1].str() != m[2].str());
+}
+
+TEST_CASE("errors show bytes that are not printable text escaped", "[cli][errors]") {
+    TempDir dir;
+    auto error_for = [&](const std::string& bytes) {
+        write_text(dir.path / "bytes.kir", "%0 = input 0 : f32[2]\n" + bytes + "\nreturn %0\n");
+        RunResult r = run_kiln({"dump", (dir.path / "bytes.kir").string()});
+        CHECK(r.status == 1);
+        std::string prefix = (dir.path / "bytes.kir").string() +
+                             ":2:1: error: expected a definition '%name = ...' or 'return', found ";
+        REQUIRE(r.err.rfind(prefix, 0) == 0);
+        return r.err.substr(prefix.size());
+    };
+    CHECK(error_for("\xff") == "'\\xff'\n");
+    CHECK(error_for("\xc3\xa9t\xc3\xa9") == "'\xc3\xa9'\n");  // a whole UTF-8 character
+    CHECK(error_for("\xc3") == "'\\xc3'\n");                   // half of one
+    CHECK(error_for("\x01") == "'\\x01'\n");
+    RunResult cmd = run_kiln({"\x01\xfe"});
+    CHECK(cmd.status == 2);
+    CHECK(cmd.err.rfind("kiln: unknown command '\\x01\\xfe'\n", 0) == 0);
 }

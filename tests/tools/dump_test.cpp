@@ -116,7 +116,7 @@ TEST_CASE("kiln fuse and run accept a graph dumped from a program", "[dump][cli]
     w.realize();
     Tensor y = softmax(x * w + 1.0, 1) * sigmoid(x);
     std::vector<std::shared_ptr<runtime::Buffer>> inputs;
-    std::vector<ir::NodeRef> canonical = detail::canonical_graph({y.impl()->node}, inputs);
+    std::vector<ir::NodeRef> canonical = detail::canonical_graph({y.impl()->node()}, inputs);
     REQUIRE(inputs.size() == 2);
     TempDir tmp;
     std::optional<std::filesystem::path> p = detail::dump_graph(tmp.path, canonical);

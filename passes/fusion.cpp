@@ -26,10 +26,12 @@ void FusionPlan::materialize(const Node* n, std::string reason) {
 }
 
 std::vector<const Node*> FusionPlan::schedule() const {
-    std::vector<const Node*> order;
-    for (const Node* n : ir::topo_order(roots))
-        if (materialized.count(n)) order.push_back(n);
-    return order;
+    std::vector<const Node*> kernels;
+    std::vector<const Node*> computed;
+    const std::vector<const Node*>& nodes = order.empty() ? (computed = ir::topo_order(roots)) : order;
+    for (const Node* n : nodes)
+        if (materialized.count(n)) kernels.push_back(n);
+    return kernels;
 }
 
 void materialize_shared_reductions(FusionPlan& plan) {
@@ -92,7 +94,7 @@ void bound_kernel_sizes(FusionPlan& plan, int64_t max_ops) {
     std::unordered_map<const Node*, int64_t> ops;
     std::unordered_set<const Node*> seen;
     std::vector<const Node*> stack;
-    for (const Node* n : ir::topo_order(plan.roots)) {
+    for (const Node* n : plan.order) {
         if (n->op() == Op::Input || n->op() == Op::Const) continue;
         int64_t size = 1;
         const NodeRef* prev = nullptr;
@@ -117,8 +119,9 @@ FusionPlan plan_fusion(const std::vector<NodeRef>& roots, int64_t max_kernel_ops
     FusionPlan plan;
     plan.roots = roots;
     plan.max_kernel_ops = max_kernel_ops;
+    plan.order = ir::topo_order(roots);
     for (const NodeRef& r : roots) plan.materialize(r.get(), "graph output");
-    for (const Node* n : ir::topo_order(roots)) {
+    for (const Node* n : plan.order) {
         if (ir::op_category(n->op()) != ir::OpCategory::Extern) continue;
         plan.materialize(n, "extern op result");
         for (const NodeRef& in : n->inputs())

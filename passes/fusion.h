@@ -23,6 +23,8 @@ struct FusionDecision {
 
 struct FusionPlan {
     std::vector<ir::NodeRef> roots;
+    /// Every node under the roots, inputs first (topo_order(roots), computed once).
+    std::vector<const ir::Node*> order;
     /// The kernel size bound the plan was made with (lowering enforces it too).
     int64_t max_kernel_ops = kMaxKernelOps;
     /// Materialized nodes (graph inputs are buffers already and are not listed).

@@ -209,15 +209,22 @@ Tensor gelu(const Tensor& t, const std::string& approximate, std::source_locatio
                        t.device());
 }
 
-Tensor pow(const Tensor& t, double exponent, std::source_location loc) {
+Tensor pow(const Tensor& t, Scalar exponent, std::source_location loc) {
     NodeRef n = node_of(t, "pow", loc);
-    DType dtype = scalar_result_dtype(n->dtype(), Scalar(exponent));
-    if (std::floor(exponent) == exponent && !is_floating(n->dtype())) dtype = n->dtype();
+    // PyTorch's promotion, as for every tensor-scalar op: a float exponent makes an integer or
+    // bool tensor float (the default dtype), an integer one keeps integers (bool -> i64).
+    DType dtype = scalar_result_dtype(n->dtype(), exponent);
     if (dtype == DType::Bool) dtype = DType::Int64;
+    if (!is_floating(dtype) && exponent.to_int() < 0) {
+        fail<ValueError>("pow", "integers to negative integer powers are not allowed (" +
+                                    describe(*n) + " ** " + std::to_string(exponent.to_int()) +
+                                    "); use a float exponent",
+                         loc);
+    }
     NodeRef x = build::cast(n, dtype);
-    if (exponent == 1) return make_tensor(x, t.device());
-    if (exponent == 2) return make_tensor(build::binary(Op::Mul, x, x), t.device());
-    return make_tensor(build::binary(Op::Pow, x, ir::make_const(exponent, dtype, x->shape())),
+    if (exponent.to_double() == 1) return make_tensor(x, t.device());
+    if (exponent.to_double() == 2) return make_tensor(build::binary(Op::Mul, x, x), t.device());
+    return make_tensor(build::binary(Op::Pow, x, scalar_node(exponent, dtype, x->shape())),
                        t.device());
 }
 
@@ -232,18 +239,21 @@ Tensor minimum(const Tensor& a, const Tensor& b, std::source_location loc) {
     return binary_tt("minimum", Op::Min, Located(a, loc), b);
 }
 
-Tensor clamp(const Tensor& t, double lo, double hi, std::source_location loc) {
+Tensor clamp(const Tensor& t, Scalar lo, Scalar hi, std::source_location loc) {
     NodeRef n = node_of(t, "clamp", loc);
-    if (lo > hi) {
-        fail<ValueError>("clamp", fmt::format("min {} is greater than max {}", lo, hi), loc);
+    if (lo.to_double() > hi.to_double()) {
+        auto text = [](const Scalar& v) {
+            return v.is_floating() ? fmt::format("{}", v.to_double()) : std::to_string(v.to_int());
+        };
+        fail<ValueError>("clamp", "min " + text(lo) + " is greater than max " + text(hi), loc);
     }
-    DType dtype = n->dtype();
-    bool whole = std::floor(lo) == lo && std::floor(hi) == hi;
-    if (!is_floating(dtype) && !whole) dtype = DType::Float32;
+    // The result type of the tensor with both bounds (a float bound makes integers float).
+    DType dtype = promote_types(scalar_result_dtype(n->dtype(), lo),
+                                scalar_result_dtype(n->dtype(), hi));
     if (dtype == DType::Bool) dtype = DType::Int64;
     NodeRef x = build::cast(n, dtype);
-    NodeRef r = build::binary(Op::Max, x, ir::make_const(lo, dtype, x->shape()));
-    r = build::binary(Op::Min, r, ir::make_const(hi, dtype, x->shape()));
+    NodeRef r = build::binary(Op::Max, x, scalar_node(lo, dtype, x->shape()));
+    r = build::binary(Op::Min, r, scalar_node(hi, dtype, x->shape()));
     return make_tensor(r, t.device());
 }
 
@@ -278,11 +288,11 @@ Tensor Tensor::sigmoid(std::source_location loc) const { return kiln::sigmoid(*t
 Tensor Tensor::relu(std::source_location loc) const { return kiln::relu(*this, loc); }
 Tensor Tensor::silu(std::source_location loc) const { return kiln::silu(*this, loc); }
 Tensor Tensor::reciprocal(std::source_location loc) const { return kiln::reciprocal(*this, loc); }
-Tensor Tensor::pow(double e, std::source_location loc) const { return kiln::pow(*this, e, loc); }
+Tensor Tensor::pow(Scalar e, std::source_location loc) const { return kiln::pow(*this, e, loc); }
 Tensor Tensor::pow(const Tensor& e, std::source_location loc) const {
     return kiln::pow(*this, e, loc);
 }
-Tensor Tensor::clamp(double lo, double hi, std::source_location loc) const {
+Tensor Tensor::clamp(Scalar lo, Scalar hi, std::source_location loc) const {
     return kiln::clamp(*this, lo, hi, loc);
 }
 

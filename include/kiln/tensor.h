@@ -73,9 +73,9 @@ public:
     Tensor relu(KILN_LOC) const;
     Tensor silu(KILN_LOC) const;
     Tensor reciprocal(KILN_LOC) const;
-    Tensor pow(double exponent, KILN_LOC) const;
+    Tensor pow(Scalar exponent, KILN_LOC) const;
     Tensor pow(const Tensor& exponent, KILN_LOC) const;
-    Tensor clamp(double lo, double hi, KILN_LOC) const;
+    Tensor clamp(Scalar lo, Scalar hi, KILN_LOC) const;
 
     // reductions (dims may be negative)
     Tensor sum(KILN_LOC) const;
@@ -180,11 +180,14 @@ Tensor silu(const Tensor& t, KILN_LOC);
 Tensor reciprocal(const Tensor& t, KILN_LOC);
 /// "none": 0.5 x (1 + erf(x / sqrt 2)); "tanh": the tanh approximation.
 Tensor gelu(const Tensor& t, const std::string& approximate = "none", KILN_LOC);
-Tensor pow(const Tensor& t, double exponent, KILN_LOC);
+/// A float exponent makes an integer tensor float (PyTorch's promotion: pow(i64, 2.0) is f32,
+/// pow(i64, 2) stays i64); integers to negative integer powers are refused, as in PyTorch.
+Tensor pow(const Tensor& t, Scalar exponent, KILN_LOC);
 Tensor pow(const Tensor& t, const Tensor& exponent, KILN_LOC);
 Tensor maximum(const Tensor& a, const Tensor& b, KILN_LOC);
 Tensor minimum(const Tensor& a, const Tensor& b, KILN_LOC);
-Tensor clamp(const Tensor& t, double lo, double hi, KILN_LOC);
+/// Bounds promote like scalar operands: clamp(i64, 0.5, 2) is f32, clamp(i64, 0, 2) stays i64.
+Tensor clamp(const Tensor& t, Scalar lo, Scalar hi, KILN_LOC);
 Tensor where(const Tensor& cond, const Tensor& a, const Tensor& b, KILN_LOC);
 
 // ---- reductions over a dim

@@ -219,6 +219,7 @@ TEST_CASE("errors: invalid argument values", "[errors][value]") {
 TEST_CASE("errors: clamp with min > max", "[errors][value]") {
     Tensor x = f32({2, 3});
     EXPECT_ERROR(ValueError, clamp(x, 2, 1), "clamp: min 2 is greater than max 1");
+    EXPECT_ERROR(ValueError, pow(arange(3), -1), "pow: integers to negative integer powers are not allowed (i64[3] ** -1); use a float exponent");
     EXPECT_ERROR(ValueError, x.clamp(0.5, -0.25), "clamp: min 0.5 is greater than max -0.25");
 }
 

@@ -176,7 +176,13 @@ TEST_CASE("promotion table (PyTorch's rules)", "[ops][promotion]") {
     CHECK(maximum(i32, f32).dtype() == kFloat32);
     CHECK(where(b, i32, f64).dtype() == kFloat64);
     CHECK(where(b, b, b).dtype() == kBool);
-    CHECK(pow(i32, 2.0).dtype() == kInt32);
+    CHECK(pow(i32, 2.0).dtype() == kFloat32);  // a float exponent promotes (PyTorch)
+    CHECK(pow(i32, 2).dtype() == kInt32);
+    CHECK(pow(i64, -1.0).dtype() == kFloat32);
+    CHECK(pow(b, 2).dtype() == kInt64);
+    CHECK(clamp(i64, 0.5, 2).dtype() == kFloat32);
+    CHECK(clamp(i64, 0, 2).dtype() == kInt64);
+    CHECK(i32.clamp(-1, 1.5).dtype() == kFloat32);
     CHECK(pow(i32, 0.5).dtype() == kFloat32);
     CHECK(pow(f64, 2).dtype() == kFloat64);
     CHECK(pow(i32, f64).dtype() == kFloat64);

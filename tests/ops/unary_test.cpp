@@ -198,31 +198,37 @@ TEST_CASE("exp and tanh across the f32 range (overflow to inf, underflow to 0)",
 }
 
 TEST_CASE("pow with a scalar exponent: every form and dtype", "[ops][unary][pow]") {
-    for (double e : {0.0, 1.0, 2.0, 3.0, 0.5, -1.0, -2.0, 2.5, -0.5}) {
+    // Float exponents (2.0) and integer ones (2): PyTorch's promotion decides the dtype.
+    std::vector<Scalar> exponents{0.0, 1.0, 2.0, 3.0, 0.5, -1.0, -2.0, 2.5, -0.5, 0, 1, 2, 3};
+    for (const Scalar& e : exponents) {
         for (DType dt : kAllDTypes) {
-            bool integral_exp = std::floor(e) == e;
-            // Negative integral exponents of integers: PyTorch refuses them; not tested here.
-            if (!is_floating(dt) && integral_exp && e < 0) continue;
             Tensor x = is_floating(dt)
                            ? uniform({3, 4}, dt, 0.1, 4)
                            : (dt == kBool ? random_of({3, 4}, dt) : uniform({3, 4}, dt, -5, 5));
-            DType out =
-                is_floating(dt) ? dt : (integral_exp ? (dt == kBool ? kInt64 : dt) : kFloat32);
+            DType out = is_floating(dt) ? dt
+                        : e.is_floating() ? kFloat32
+                        : dt == kBool     ? kInt64
+                                          : dt;
             RefTensor in = host::cast(values_of(x), out);
-            RefTensor want = host::map(in, out, [e](double v) { return std::pow(v, e); });
-            check(pow(x, e), want, "pow(" + desc(x) + ", " + std::to_string(e) + ")");
+            double v = e.to_double();
+            RefTensor want = host::map(in, out, [v](double a) { return std::pow(a, v); });
+            Tensor got = pow(x, e);
+            CHECK(got.dtype() == out);
+            check(got, want, "pow(" + desc(x) + ", " + std::to_string(v) + ")");
         }
     }
 }
 
-TEST_CASE("pow of integers to negative integral exponents (Kiln's documented semantics)",
+TEST_CASE("pow of integers to negative exponents: float results, or refused",
           "[ops][unary][pow]") {
-    // PyTorch refuses these; Kiln defines them (ir/interpreter.h): trunc(1 / a^-b), 0 for a = 0.
-    Tensor i = kiln::tensor(std::vector<int32_t>{-3, -2, -1, 0, 1, 2, 3}, {7});
-    check(pow(i, -1.0), ref(kInt32, {7}, {0, 0, -1, 0, 1, 0, 0}), "pow(i32, -1)");
-    check(pow(i, -2.0), ref(kInt32, {7}, {0, 0, 1, 0, 1, 0, 0}), "pow(i32, -2)");
+    Tensor i = kiln::tensor(std::vector<int32_t>{-3, -2, -1, 1, 2, 3}, {6});
+    // A float exponent computes in f32, as PyTorch does: [1/-3, 1/-2, -1, 1, 1/2, 1/3].
+    check(pow(i, -1.0), ref(kFloat32, {6}, {-1.0 / 3, -0.5, -1, 1, 0.5, 1.0 / 3}), "pow(i32, -1.0)");
+    check(pow(i, -2.0), ref(kFloat32, {6}, {1.0 / 9, 0.25, 1, 1, 0.25, 1.0 / 9}), "pow(i32, -2.0)");
+    // A tensor exponent keeps Kiln's integer semantics (ir/interpreter.h): trunc(1 / a^-b).
+    Tensor z = kiln::tensor(std::vector<int32_t>{-3, -2, -1, 0, 1, 2, 3}, {7});
     Tensor e = kiln::tensor(std::vector<int64_t>{-1, -2, -3, -1, -4, -1, 2}, {7});
-    check(pow(i, e), ref(kInt64, {7}, {0, 0, -1, 0, 1, 0, 9}), "pow(i32, i64 tensor)");
+    check(pow(z, e), ref(kInt64, {7}, {0, 0, -1, 0, 1, 0, 9}), "pow(i32, i64 tensor)");
 }
 
 TEST_CASE("clamp: floats, integers, NaN, bounds that make an int tensor float",

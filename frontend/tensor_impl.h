@@ -13,19 +13,39 @@ namespace kiln {
 
 class TensorImpl {
 public:
-    TensorImpl(ir::NodeRef n, Device d) : node_(std::move(n)), device(d) {}
+    TensorImpl(ir::NodeRef n, Device d) : device(d), node_(std::move(n)) {}
     /// The node of the current value: the recorded expression, or an input node holding the
     /// computed buffer. Both denote the same value, and another thread may swap one for the
     /// other at any time (realizing), so the node is read and written atomically and handed out
     /// as a counted reference that stays valid whatever the swap does.
-    ir::NodeRef node() const { return node_.load(std::memory_order_acquire); }
-    void set_node(ir::NodeRef n) { node_.store(std::move(n), std::memory_order_release); }
+    ir::NodeRef node() const {
+        Guard g(lock_);
+        return node_;
+    }
+    void set_node(ir::NodeRef n) {
+        {
+            Guard g(lock_);
+            node_.swap(n);
+        }
+        // `n` (the old node) is released here, outside the lock: that may free a whole graph.
+    }
 
     Device device;
     bool requires_grad = false;
 
 private:
-    std::atomic<ir::NodeRef> node_;
+    /// A spin lock around the copy of one pointer (a few ns uncontended; std::atomic of a
+    /// shared_ptr does the same inside, but ThreadSanitizer cannot see its synchronization).
+    struct Guard {
+        explicit Guard(std::atomic<bool>& l) : lock(l) {
+            while (lock.exchange(true, std::memory_order_acquire))
+                while (lock.load(std::memory_order_relaxed)) __builtin_ia32_pause();
+        }
+        ~Guard() { lock.store(false, std::memory_order_release); }
+        std::atomic<bool>& lock;
+    };
+    mutable std::atomic<bool> lock_{false};
+    ir::NodeRef node_;
 };
 
 /// A new tensor for `node` on `device`.

@@ -80,6 +80,8 @@ void Node::attr_mismatch() const {
 
 /// The table of live nodes. Entries hold weak references: a node dies when its last user drops
 /// it, and its deleter removes the entry (unless a newer equal node has replaced it already).
+/// The table is split into shards by hash, each behind its own mutex, so threads recording or
+/// dropping different nodes rarely wait for each other.
 struct NodeInterner {
     struct Entry {
         const Node* node;
@@ -101,37 +103,48 @@ struct NodeInterner {
             return x.attr_ == y.attr_;
         }
     };
+    struct alignas(64) Shard {
+        std::mutex mutex;
+        std::unordered_set<Entry, Hash, Equal> table;
+    };
+    static constexpr size_t kShards = 16;
+    Shard shards[kShards];
 
-    std::mutex mutex;
-    std::unordered_set<Entry, Hash, Equal> table;
+    Shard& shard_of(const Node* n) {
+        // The high bits: the table inside the shard uses the low ones.
+        return shards[(n->hash() >> 48) % kShards];
+    }
 
     static NodeInterner& get() {
         // Leaked on purpose: nodes may die during static destruction of user objects.
         static NodeInterner* interner = [] {
             auto* in = new NodeInterner();
-            in->table.reserve(1 << 14);  // skip the rehashes of the first thousands of nodes
+            // Skip the rehashes of the first thousands of nodes.
+            for (Shard& s : in->shards) s.table.reserve((1 << 14) / kShards);
             return in;
         }();
         return *interner;
     }
 
     NodeRef intern(std::unique_ptr<Node> fresh) {
-        std::lock_guard lock(mutex);
-        auto it = table.find(Entry{fresh.get(), {}});
-        if (it != table.end()) {
+        Shard& s = shard_of(fresh.get());
+        std::lock_guard lock(s.mutex);
+        auto it = s.table.find(Entry{fresh.get(), {}});
+        if (it != s.table.end()) {
             if (NodeRef alive = it->weak.lock()) return alive;
-            table.erase(it);  // dying node: its deleter will find the new entry and leave it
+            s.table.erase(it);  // dying node: its deleter will find the new entry and leave it
         }
         NodeRef ref(fresh.release(), [](const Node* n) { NodeInterner::get().release(n); });
-        table.insert(Entry{ref.get(), ref});
+        s.table.insert(Entry{ref.get(), ref});
         return ref;
     }
 
     void release(const Node* n) {
         {
-            std::lock_guard lock(mutex);
-            auto it = table.find(Entry{n, {}});
-            if (it != table.end() && it->node == n) table.erase(it);
+            Shard& s = shard_of(n);
+            std::lock_guard lock(s.mutex);
+            auto it = s.table.find(Entry{n, {}});
+            if (it != s.table.end() && it->node == n) s.table.erase(it);
         }
         // Outside the lock: deleting a node releases its inputs, which re-enters release().
         // Long chains would recurse once per node, so deletions are queued and drained in a loop.
@@ -147,6 +160,15 @@ struct NodeInterner {
         }
         draining = false;
     }
+
+    size_t size() {
+        size_t n = 0;
+        for (Shard& s : shards) {
+            std::lock_guard lock(s.mutex);
+            n += s.table.size();
+        }
+        return n;
+    }
 };
 
 NodeRef Node::make(Op op, DType dtype, Shape shape, std::vector<NodeRef> inputs, Attr attr) {
@@ -160,11 +182,7 @@ NodeRef Node::make(Op op, DType dtype, Shape shape, std::vector<NodeRef> inputs,
     return NodeInterner::get().intern(std::move(fresh));
 }
 
-size_t live_node_count() {
-    NodeInterner& in = NodeInterner::get();
-    std::lock_guard lock(in.mutex);
-    return in.table.size();
-}
+size_t live_node_count() { return NodeInterner::get().size(); }
 
 NodeRef make_const(double value, DType dtype, const Shape& shape) {
     ConstAttr a;

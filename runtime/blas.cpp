@@ -72,7 +72,12 @@ Blas load_blas() {
     if (std::getenv("OPENBLAS_CORETYPE") == nullptr) {
         if (const char* core = detect_core_type()) setenv("OPENBLAS_CORETYPE", core, 0);
     }
-    void* lib = dlopen("libopenblas.so.0", RTLD_NOW | RTLD_LOCAL);
+    // OpenBLAS starts its threads when loaded: give them Kiln's CPUs, not a pinned caller's.
+    void* lib = nullptr;
+    {
+        ThreadPool::CpuScope cpus;
+        lib = dlopen("libopenblas.so.0", RTLD_NOW | RTLD_LOCAL);
+    }
     if (lib == nullptr) {
         blas.name = "portable loops (libopenblas.so.0 not found)";
         return blas;

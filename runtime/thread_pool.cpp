@@ -1,8 +1,14 @@
 #include "runtime/thread_pool.h"
 
+#include <fmt/format.h>
+
+#include <strings.h>
+#include <sys/sysinfo.h>
+
 #include <algorithm>
 #include <atomic>
 #include <chrono>
+#include <cstdio>
 #include <cstdlib>
 #include <exception>
 #include <mutex>
@@ -56,6 +62,17 @@ T wait_for_change(const std::atomic<T>& a, T old) {
     }
 }
 
+/// Whether a host OpenMP runtime was asked to bind threads to CPUs.
+bool openmp_binds_threads() {
+    const char* bind = std::getenv("OMP_PROC_BIND");
+    if (bind && *bind && strcasecmp(bind, "false") != 0) return true;
+    for (const char* name : {"OMP_PLACES", "GOMP_CPU_AFFINITY", "KMP_AFFINITY"}) {
+        const char* v = std::getenv(name);
+        if (v && *v) return true;
+    }
+    return false;
+}
+
 struct InsideGuard {
     bool saved = t_inside_pool;
     InsideGuard() { t_inside_pool = true; }
@@ -64,10 +81,49 @@ struct InsideGuard {
 
 }  // namespace
 
+ThreadPool::CpuScope::CpuScope() {
+    CPU_ZERO(&saved_);
+    if (sched_getaffinity(0, sizeof saved_, &saved_) != 0) {
+        // Unknown: assume every online CPU (nothing is changed, so nothing is restored).
+        for (int c = 0; c < get_nprocs() && c < CPU_SETSIZE; ++c) CPU_SET(c, &saved_);
+    }
+    now_ = saved_;
+    if (!openmp_binds_threads()) return;
+    cpu_set_t all;
+    CPU_ZERO(&all);
+    for (int c = 0; c < get_nprocs_conf() && c < CPU_SETSIZE; ++c) CPU_SET(c, &all);
+    // The kernel keeps only the CPUs the process's cpuset allows.
+    if (sched_setaffinity(0, sizeof all, &all) == 0) {
+        changed_ = true;
+        if (sched_getaffinity(0, sizeof now_, &now_) != 0) now_ = all;
+    }
+}
+
+ThreadPool::CpuScope::~CpuScope() {
+    if (changed_) sched_setaffinity(0, sizeof saved_, &saved_);
+}
+
+int ThreadPool::CpuScope::cpus() const { return CPU_COUNT(&now_); }
+
+std::string ThreadPool::CpuScope::cpu_list() const {
+    std::string out;
+    for (int c = 0; c < CPU_SETSIZE; ++c) {
+        if (!CPU_ISSET(c, &now_)) continue;
+        int last = c;
+        while (last + 1 < CPU_SETSIZE && CPU_ISSET(last + 1, &now_)) ++last;
+        if (!out.empty()) out += ",";
+        out += last > c ? std::to_string(c) + "-" + std::to_string(last) : std::to_string(c);
+        c = last;
+    }
+    return out;
+}
+
 struct ThreadPool::Impl {
     using Fn = std::function<void(int64_t, int64_t)>;
 
     int num_threads = 1;
+    int num_cpus = 1;
+    std::string affinity_warning;
     std::vector<std::thread> workers;
     std::mutex submit_mutex;  // one job at a time; a second caller runs its loop inline
     uint32_t last_tag = 0;    // guarded by submit_mutex
@@ -128,8 +184,22 @@ struct ThreadPool::Impl {
 ThreadPool::ThreadPool(int num_threads) : impl_(new Impl) {
     impl_->num_threads = num_threads < 1 ? 1 : num_threads;
     impl_->workers.reserve(impl_->num_threads - 1);
+    CpuScope cpus;  // the workers inherit these CPUs
+    impl_->num_cpus = cpus.cpus();
     for (int i = 1; i < impl_->num_threads; ++i)
         impl_->workers.emplace_back([impl = impl_] { impl->worker_loop(); });
+    if (impl_->num_cpus < impl_->num_threads) {
+        // Measured: with every worker pinned to the creating thread's one CPU (OpenMP's
+        // binding), fused kernels ran at half speed on 2 cores.
+        impl_->affinity_warning = fmt::format(
+            "kiln: warning: the thread pool's {} threads can only run on {} CPU{} (CPU {}: the "
+            "affinity of the thread that started it), so kernels use fewer cores than planned; "
+            "set KILN_NUM_THREADS={} or start Kiln before pinning threads",
+            impl_->num_threads, impl_->num_cpus, impl_->num_cpus == 1 ? "" : "s", cpus.cpu_list(),
+            impl_->num_cpus);
+        static std::atomic<bool> warned{false};
+        if (!warned.exchange(true)) std::fprintf(stderr, "%s\n", impl_->affinity_warning.c_str());
+    }
 }
 
 ThreadPool::~ThreadPool() {
@@ -140,9 +210,10 @@ ThreadPool::~ThreadPool() {
     delete impl_;
 }
 
+int ThreadPool::default_threads() { return std::max(1, CpuScope().cpus()); }
+
 int ThreadPool::threads_from_env(const char* env_value) {
-    int fallback = static_cast<int>(std::thread::hardware_concurrency());
-    if (fallback < 1) fallback = 1;
+    int fallback = default_threads();
     if (env_value == nullptr || *env_value == '\0') return fallback;
     char* end = nullptr;
     long v = std::strtol(env_value, &end, 10);
@@ -157,6 +228,8 @@ ThreadPool& ThreadPool::global() {
 }
 
 int ThreadPool::num_threads() const { return impl_->num_threads; }
+int ThreadPool::num_cpus() const { return impl_->num_cpus; }
+const std::string& ThreadPool::affinity_warning() const { return impl_->affinity_warning; }
 
 void ThreadPool::parallel_for(int64_t n, int64_t min_chunk,
                               const std::function<void(int64_t, int64_t)>& fn) {

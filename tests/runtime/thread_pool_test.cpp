@@ -1,6 +1,10 @@
 #include <catch2/catch.hpp>
 
+#include <sched.h>
+
 #include <atomic>
+#include <cstdlib>
+#include <string>
 #include <chrono>
 #include <mutex>
 #include <set>
@@ -158,7 +162,7 @@ TEST_CASE("many tiny jobs in a row are cheap", "[runtime][thread_pool]") {
 }
 
 TEST_CASE("KILN_NUM_THREADS parsing", "[runtime][thread_pool]") {
-    int hw = static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
+    int hw = ThreadPool::default_threads();
     CHECK(ThreadPool::threads_from_env(nullptr) == hw);
     CHECK(ThreadPool::threads_from_env("") == hw);
     CHECK(ThreadPool::threads_from_env("3") == 3);
@@ -169,4 +173,81 @@ TEST_CASE("KILN_NUM_THREADS parsing", "[runtime][thread_pool]") {
     CHECK(ThreadPool::threads_from_env("lots") == hw);
     CHECK(ThreadPool::threads_from_env("100000") == hw);
     CHECK(ThreadPool(0).num_threads() == 1);
+}
+
+namespace {
+/// Restores the calling thread's affinity and an environment variable when it goes out of scope.
+struct AffinityRestore {
+    cpu_set_t saved;
+    std::string omp;
+    bool had_omp;
+    AffinityRestore() {
+        sched_getaffinity(0, sizeof saved, &saved);
+        const char* v = std::getenv("OMP_PROC_BIND");
+        had_omp = v != nullptr;
+        omp = v ? v : "";
+    }
+    ~AffinityRestore() {
+        sched_setaffinity(0, sizeof saved, &saved);
+        if (had_omp) setenv("OMP_PROC_BIND", omp.c_str(), 1);
+        else unsetenv("OMP_PROC_BIND");
+    }
+};
+
+/// CPUs the calling thread may use.
+int my_cpus() {
+    cpu_set_t s;
+    sched_getaffinity(0, sizeof s, &s);
+    return CPU_COUNT(&s);
+}
+}  // namespace
+
+TEST_CASE("a pool started by a pinned thread: confined and saying so, or given the process's CPUs",
+          "[runtime][thread_pool][affinity]") {
+    AffinityRestore restore;
+    int all = CPU_COUNT(&restore.saved);
+    if (all < 2) {
+        WARN("skipped: needs at least 2 CPUs, this thread may use " << all);
+        return;
+    }
+    int first = 0;
+    while (!CPU_ISSET(first, &restore.saved)) ++first;
+    cpu_set_t one;
+    CPU_ZERO(&one);
+    CPU_SET(first, &one);
+    REQUIRE(sched_setaffinity(0, sizeof one, &one) == 0);
+
+    // Pinned by the program itself (taskset, pthread_setaffinity_np): respected, and a pool
+    // larger than that says why it will be slow.
+    unsetenv("OMP_PROC_BIND");
+    CHECK(ThreadPool::default_threads() == 1);
+    {
+        ThreadPool pool(2);
+        CHECK(pool.num_cpus() == 1);
+        CHECK(pool.affinity_warning() ==
+              "kiln: warning: the thread pool's 2 threads can only run on 1 CPU (CPU " +
+                  std::to_string(first) +
+                  ": the affinity of the thread that started it), so kernels use fewer cores "
+                  "than planned; set KILN_NUM_THREADS=1 or start Kiln before pinning threads");
+    }
+    // Pinned by OpenMP's binding (OMP_PROC_BIND=spread, as the host program did): the
+    // workers get every CPU of the process, the pinned thread stays pinned.
+    setenv("OMP_PROC_BIND", "spread", 1);
+    CHECK(ThreadPool::default_threads() == all);
+    ThreadPool pool(2);
+    CHECK(pool.num_cpus() == all);
+    CHECK(pool.affinity_warning().empty());
+    CHECK(my_cpus() == 1);
+    // A worker really runs with the wide mask: chunks long enough that the worker takes some.
+    std::mutex m;
+    std::vector<int> worker_cpus;
+    std::thread::id caller = std::this_thread::get_id();
+    pool.parallel_for(16, 1, [&](int64_t, int64_t) {
+        std::this_thread::sleep_for(std::chrono::milliseconds(2));
+        if (std::this_thread::get_id() == caller) return;
+        std::lock_guard lock(m);
+        worker_cpus.push_back(my_cpus());
+    });
+    REQUIRE(!worker_cpus.empty());
+    for (int c : worker_cpus) CHECK(c == all);
 }

@@ -4,6 +4,7 @@
 // program and swaps each requested tensor's node for an input node owning its result.
 #include "frontend/realize.h"
 
+#include <atomic>
 #include <mutex>
 #include <new>
 #include <shared_mutex>
@@ -39,11 +40,36 @@ struct Realizer {
     struct ProgramSlot {
         std::once_flag once;
         std::shared_ptr<runtime::CompiledProgram> program;
+        int64_t nodes = 0;                   ///< size of the canonical graph the key keeps alive
+        std::atomic<uint64_t> last_use{0};   ///< for evicting the least recently used
     };
     std::mutex programs_mutex;
     /// Canonical roots -> compiled program. The key keeps the canonical graph alive, so pointer
     /// equality of roots is structural equality.
     std::unordered_map<std::vector<NodeRef>, std::shared_ptr<ProgramSlot>, RootsHash> programs;
+    /// Nodes the keys keep alive, and the clock of last uses. Past kMaxCachedProgramNodes the
+    /// least recently used programs are dropped, so a loop that keeps building new big graphs
+    /// does not keep every one of them.
+    int64_t cached_nodes = 0;
+    std::atomic<uint64_t> use_clock{0};
+    static constexpr int64_t kMaxCachedProgramNodes = int64_t(1) << 18;
+
+    /// Drops least recently used programs past the bound; their keys (graphs) are moved to
+    /// `dropped`, to be destroyed after the lock is released.
+    void evict_locked(const ProgramSlot* keep, std::vector<std::vector<NodeRef>>& dropped) {
+        while (cached_nodes > kMaxCachedProgramNodes && programs.size() > 1) {
+            auto oldest = programs.end();
+            for (auto it = programs.begin(); it != programs.end(); ++it) {
+                if (it->second.get() == keep) continue;
+                if (oldest == programs.end() ||
+                    it->second->last_use.load() < oldest->second->last_use.load())
+                    oldest = it;
+            }
+            cached_nodes -= oldest->second->nodes;
+            auto node = programs.extract(oldest);  // a thread running it holds its own reference
+            dropped.push_back(std::move(node.key()));
+        }
+    }
 
     /// Nodes computed earlier -> the input node holding their value, so that graphs still
     /// referring to the old computation reuse the result. Weak on both sides. Read by every
@@ -80,7 +106,8 @@ struct Realizer {
     /// Rewrites the graph with placeholders for buffers (collected in `inputs`, in order of first
     /// appearance) and with earlier results substituted (their inputs are not visited).
     std::vector<NodeRef> canonicalize(const std::vector<NodeRef>& roots,
-                                      std::vector<std::shared_ptr<runtime::Buffer>>& inputs) {
+                                      std::vector<std::shared_ptr<runtime::Buffer>>& inputs,
+                                      int64_t* node_count = nullptr) {
         std::unordered_map<const Node*, NodeRef> done;
         std::unordered_map<const Node*, NodeRef> placeholders;  // buffer's input node -> placeholder
         auto leaf = [&](const Node* n) -> NodeRef {
@@ -124,17 +151,29 @@ struct Realizer {
         }
         std::vector<NodeRef> canonical;
         for (const NodeRef& r : roots) canonical.push_back(done.at(r.get()));
+        if (node_count) *node_count = static_cast<int64_t>(done.size());
         return canonical;
     }
 
-    std::shared_ptr<runtime::CompiledProgram> program_for(const std::vector<NodeRef>& canonical) {
+    /// The program for `canonical` (a graph of `nodes` nodes), compiled on a miss.
+    std::shared_ptr<runtime::CompiledProgram> program_for(const std::vector<NodeRef>& canonical,
+                                                          int64_t nodes) {
         std::shared_ptr<ProgramSlot> slot;
+        std::vector<std::vector<NodeRef>> dropped;  // destroyed after the lock, at return
         {
             std::lock_guard lock(programs_mutex);
             std::shared_ptr<ProgramSlot>& s = programs[canonical];
-            if (!s) s = std::make_shared<ProgramSlot>();
-            slot = s;
+            if (!s) {
+                s = std::make_shared<ProgramSlot>();
+                s->nodes = nodes;
+                cached_nodes += nodes;
+                slot = s;  // (s may dangle once evict_locked erases entries)
+                evict_locked(slot.get(), dropped);
+            } else {
+                slot = s;
+            }
         }
+        slot->last_use.store(use_clock.fetch_add(1) + 1);
         bool compiled_here = false;
         std::call_once(slot->once, [&] {
             slot->program = compile(canonical);
@@ -209,9 +248,10 @@ void realize_unchecked(const std::vector<TensorImpl*>& impls) {
     }
     if (roots.empty()) return;
     std::vector<std::shared_ptr<runtime::Buffer>> inputs;
-    std::vector<NodeRef> canonical = r.canonicalize(roots, inputs);
+    int64_t nodes = 0;
+    std::vector<NodeRef> canonical = r.canonicalize(roots, inputs, &nodes);
     dump_graph_if_requested(canonical);
-    std::shared_ptr<runtime::CompiledProgram> compiled = r.program_for(canonical);
+    std::shared_ptr<runtime::CompiledProgram> compiled = r.program_for(canonical, nodes);
     std::vector<std::shared_ptr<runtime::Buffer>> outputs = runtime::execute(*compiled, inputs);
     realize_counters().realizations++;
     std::vector<NodeRef> values(targets.size());

@@ -5,6 +5,9 @@
 #include <chrono>
 #include <cmath>
 #include <random>
+#include <string>
+
+#include <pthread.h>
 
 #include <catch2/catch.hpp>
 
@@ -101,4 +104,35 @@ TEST_CASE("realize time grows linearly with the chain", "[limits][deep][scaling]
     // Linear would be 4x; quadratic 16x. Generous bounds for a loaded machine.
     CHECK(large < 8 * small + 1.0);
     CHECK(large < 30.0);
+}
+
+TEST_CASE("a deep chain realizes on a thread with a 1 MB stack", "[limits][deep]") {
+    // Recursion proportional to the graph's depth would need ~100 bytes per op: 2 MB here.
+    // (Kernels are bounded, so what recursion remains is per kernel.)
+    struct Job {
+        float result = 0;
+        std::string error;
+    } job;
+    auto body = [](void* arg) -> void* {
+        auto* j = static_cast<Job*>(arg);
+        try {
+            Tensor x = start(0.5f);
+            for (int i = 0; i < 20000; ++i) x = kiln::sin(x) + 0.001;
+            j->result = x.sum().item<float>();
+        } catch (const std::exception& e) {
+            j->error = e.what();
+        }
+        return nullptr;
+    };
+    pthread_attr_t attr;
+    pthread_attr_init(&attr);
+    pthread_attr_setstacksize(&attr, size_t(1) << 20);
+    pthread_t thread;
+    REQUIRE(pthread_create(&thread, &attr, body, &job) == 0);
+    pthread_join(thread, nullptr);
+    pthread_attr_destroy(&attr);
+    CHECK(job.error.empty());
+    double want = 0.5;
+    for (int i = 0; i < 20000; ++i) want = std::sin(want) + 0.001;
+    CHECK(job.result == Approx(4 * want).epsilon(1e-3));
 }

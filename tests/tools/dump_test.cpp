@@ -131,3 +131,22 @@ TEST_CASE("kiln fuse and run accept a graph dumped from a program", "[dump][cli]
     CHECK(run.status == 0);
     CHECK(run.out.find("ok: 1 output matches the reference\n") != std::string::npos);
 }
+
+TEST_CASE("kiln run accepts a dumped program that mixes dtypes and overflows f32", "[dump][cli]") {
+    // An f32 computation whose result is used in f64 (the tolerance is f32's), and an f32
+    // product that overflows to inf (the reference rounds f32 nodes, so it does too).
+    Tensor x = randn({16, 8});
+    x.realize();
+    Tensor scaled = (kiln::exp(x) * 4e9 / 3.0).to(kFloat64) + 0.5;
+    Tensor overflow = x * 1e30f * 1e30f * 1e-30f;
+    std::vector<std::shared_ptr<runtime::Buffer>> inputs;
+    std::vector<ir::NodeRef> canonical = detail::canonical_graph(
+        {scaled.impl()->node(), overflow.impl()->node()}, inputs);
+    TempDir tmp;
+    std::optional<std::filesystem::path> p = detail::dump_graph(tmp.path, canonical);
+    REQUIRE(p);
+    RunResult run = run_kiln({"run", p->string()});
+    CHECK(run.status == 0);
+    CHECK(run.out.find("inf") != std::string::npos);
+    CHECK(run.out.find("ok: 2 outputs match the reference\n") != std::string::npos);
+}

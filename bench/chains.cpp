@@ -4,18 +4,17 @@
 // transcendental functions call the math library instead of inlining it. Prints medians of 3.
 //
 //   build/release/bench/bench_chains
-#include <kiln/kiln.h>
-#include <kiln/stats.h>
-
-#include <sys/resource.h>
-
 #include <algorithm>
 #include <chrono>
 #include <cstdio>
 #include <functional>
 #include <random>
 #include <string>
+#include <sys/resource.h>
 #include <vector>
+
+#include <kiln/kiln.h>
+#include <kiln/stats.h>
 
 namespace {
 
@@ -41,11 +40,15 @@ int main() {
     std::vector<Chain> chains{
         {"x = x + c", 1, [](const kiln::Tensor& x, double c, int) { return x + c; }},
         {"x = sin(x)", 1,
-         [](const kiln::Tensor& x, double c, int i) { return i == 0 ? kiln::sin(x + c) : kiln::sin(x); }},
+         [](const kiln::Tensor& x, double c, int i) {
+             return i == 0 ? kiln::sin(x + c) : kiln::sin(x);
+         }},
         {"x = x * c + sin(x)", 3,
          [](const kiln::Tensor& x, double c, int) { return x * (1 + c) + kiln::sin(x); }},
         {"  ... a new c every step", 3,
-         [](const kiln::Tensor& x, double c, int i) { return x * (1 + c + i * 1e-9) + kiln::sin(x); }},
+         [](const kiln::Tensor& x, double c, int i) {
+             return x * (1 + c + i * 1e-9) + kiln::sin(x);
+         }},
     };
     std::printf("%-26s %8s %10s %10s %9s %8s\n", "chain (from a realized x)", "ops", "record s",
                 "realize s", "kernels", "RSS MB");

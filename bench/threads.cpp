@@ -4,10 +4,6 @@
 // running), not the pool's parallel kernels. Prints medians; speedup is bounded by the cores.
 //
 //   build/release/bench/bench_threads [host threads, default 4]
-#include <kiln/kiln.h>
-
-#include <unistd.h>
-
 #include <algorithm>
 #include <chrono>
 #include <cstdio>
@@ -15,7 +11,10 @@
 #include <filesystem>
 #include <functional>
 #include <thread>
+#include <unistd.h>
 #include <vector>
+
+#include <kiln/kiln.h>
 
 namespace {
 

@@ -242,10 +242,10 @@ struct CpuCompiler::Impl {
         std::call_once(slot->once, [&] {
             bool from_disk = false;
             std::string object = object_for(key, from_disk, [&] {
-                return compile_object(math_symbol(f), [&](llvm::LLVMContext& ctx,
-                                                          llvm::TargetMachine& tm) {
-                    return emit_math_module(f, ctx, tm, kernel_target());
-                });
+                return compile_object(math_symbol(f),
+                                      [&](llvm::LLVMContext& ctx, llvm::TargetMachine& tm) {
+                                          return emit_math_module(f, ctx, tm, kernel_target());
+                                      });
             });
             // The scalar function is looked up so that a broken object fails here, not later
             // in a kernel's link.

@@ -8,8 +8,8 @@ void check_shape(const std::string& op, const ir::Shape& shape, DType dtype,
                  const std::source_location& loc) {
     for (int64_t d : shape) {
         if (d < 0) {
-            fail<ValueError>(op, "negative size " + std::to_string(d) + " in shape " +
-                                     ir::ints_str(shape), loc);
+            fail<ValueError>(
+                op, "negative size " + std::to_string(d) + " in shape " + ir::ints_str(shape), loc);
         }
     }
     std::string problem = ir::shape_problem(shape, dtype);

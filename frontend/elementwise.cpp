@@ -216,9 +216,9 @@ Tensor pow(const Tensor& t, Scalar exponent, std::source_location loc) {
     DType dtype = scalar_result_dtype(n->dtype(), exponent);
     if (dtype == DType::Bool) dtype = DType::Int64;
     if (!is_floating(dtype) && exponent.to_int() < 0) {
-        fail<ValueError>("pow", "integers to negative integer powers are not allowed (" +
-                                    describe(*n) + " ** " + std::to_string(exponent.to_int()) +
-                                    "); use a float exponent",
+        fail<ValueError>("pow",
+                         "integers to negative integer powers are not allowed (" + describe(*n) +
+                             " ** " + std::to_string(exponent.to_int()) + "); use a float exponent",
                          loc);
     }
     NodeRef x = build::cast(n, dtype);
@@ -248,8 +248,8 @@ Tensor clamp(const Tensor& t, Scalar lo, Scalar hi, std::source_location loc) {
         fail<ValueError>("clamp", "min " + text(lo) + " is greater than max " + text(hi), loc);
     }
     // The result type of the tensor with both bounds (a float bound makes integers float).
-    DType dtype = promote_types(scalar_result_dtype(n->dtype(), lo),
-                                scalar_result_dtype(n->dtype(), hi));
+    DType dtype =
+        promote_types(scalar_result_dtype(n->dtype(), lo), scalar_result_dtype(n->dtype(), hi));
     if (dtype == DType::Bool) dtype = DType::Int64;
     NodeRef x = build::cast(n, dtype);
     NodeRef r = build::binary(Op::Max, x, scalar_node(lo, dtype, x->shape()));

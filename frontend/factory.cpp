@@ -147,9 +147,9 @@ Tensor arange(Scalar start, Scalar end, Scalar step, TensorOptions opts, std::so
         auto text = [](const Scalar& v) {
             return v.is_floating() ? fmt::format("{}", v.to_double()) : std::to_string(v.to_int());
         };
-        fail<ValueError>("arange", "start " + text(start) + ", end " + text(end) + " and step " +
-                                       text(step) + " give " + count +
-                                       " elements, more than a tensor can hold",
+        fail<ValueError>("arange",
+                         "start " + text(start) + ", end " + text(end) + " and step " + text(step) +
+                             " give " + count + " elements, more than a tensor can hold",
                          loc);
     };
     int64_t n = 0;

@@ -32,8 +32,10 @@ Shape infer_shape(const std::string& op, const NodeRef& n, std::vector<int64_t> 
     if (std::find(shape.begin(), shape.end(), 0) != shape.end()) {
         known = 0;
     } else if (overflow) {
-        fail<ShapeError>(op, "shape " + ir::ints_str(shape) + " has more than " +
-                                 std::to_string(INT64_MAX) + " elements", loc);
+        fail<ShapeError>(op,
+                         "shape " + ir::ints_str(shape) + " has more than " +
+                             std::to_string(INT64_MAX) + " elements",
+                         loc);
     }
     int64_t total = ir::numel(n->shape());
     auto bad = [&]() {
@@ -261,8 +263,10 @@ Tensor cat(const std::vector<Tensor>& tensors, int64_t dim, std::source_location
                                         std::to_string(d), loc);
         }
         if (__builtin_add_overflow(total, s[d], &total)) {
-            fail<ShapeError>("cat", "the sizes along dim " + std::to_string(d) +
-                                        " add up to more than " + std::to_string(INT64_MAX), loc);
+            fail<ShapeError>("cat",
+                             "the sizes along dim " + std::to_string(d) + " add up to more than " +
+                                 std::to_string(INT64_MAX),
+                             loc);
         }
     }
     if (nodes.size() == 1) return make_tensor(build::cast(nodes[0], dtype), tensors[0].device());
@@ -298,9 +302,9 @@ Tensor stack(const std::vector<Tensor>& tensors, int64_t dim, std::source_locati
     for (size_t i = 0; i < tensors.size(); ++i) {
         const Shape s = node_of(tensors[i], "stack", loc)->shape();
         if (s != first) {
-            fail<ShapeError>("stack", "tensor " + std::to_string(i) + " has shape " +
-                                          ir::shape_str(s) + " but tensor 0 has " +
-                                          ir::shape_str(first),
+            fail<ShapeError>("stack",
+                             "tensor " + std::to_string(i) + " has shape " + ir::shape_str(s) +
+                                 " but tensor 0 has " + ir::shape_str(first),
                              loc);
         }
         parts.push_back(tensors[i].unsqueeze(d, loc));

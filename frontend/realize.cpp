@@ -40,8 +40,8 @@ struct Realizer {
     struct ProgramSlot {
         std::once_flag once;
         std::shared_ptr<runtime::CompiledProgram> program;
-        int64_t nodes = 0;                   ///< size of the canonical graph the key keeps alive
-        std::atomic<uint64_t> last_use{0};   ///< for evicting the least recently used
+        int64_t nodes = 0;                  ///< size of the canonical graph the key keeps alive
+        std::atomic<uint64_t> last_use{0};  ///< for evicting the least recently used
     };
     std::mutex programs_mutex;
     /// Canonical roots -> compiled program. The key keeps the canonical graph alive, so pointer
@@ -185,7 +185,8 @@ struct Realizer {
     }
 
     /// Passes, then every kernel compiled (in parallel: kernels are independent).
-    static std::shared_ptr<runtime::CompiledProgram> compile(const std::vector<NodeRef>& canonical) {
+    static std::shared_ptr<runtime::CompiledProgram>
+    compile(const std::vector<NodeRef>& canonical) {
         auto compiled = std::make_shared<runtime::CompiledProgram>();
         compiled->program = passes::compile_graph(canonical);
         std::vector<const ir::LoopKernel*> kernels;
@@ -287,8 +288,8 @@ void realize_impls(const std::vector<TensorImpl*>& impls, const char* op,
         runtime::AllocatorStats held = runtime::CpuAllocator::global().stats();
         out_of_memory("out of memory while computing the tensor (a host allocation failed); "
                       "the CPU allocator holds " +
-                      std::to_string(held.bytes_in_use) + " bytes in use and " +
-                      std::to_string(held.bytes_cached) + " bytes cached");
+                      runtime::format_bytes(held.bytes_in_use) + " in use and " +
+                      runtime::format_bytes(held.bytes_cached) + " cached");
     }
 }
 

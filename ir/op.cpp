@@ -45,4 +45,9 @@ bool is_comparison(Op op) {
            op == Op::Or;
 }
 
+bool is_transcendental(Op op) {
+    return op == Op::Exp || op == Op::Log || op == Op::Sin || op == Op::Cos || op == Op::Tanh ||
+           op == Op::Sigmoid || op == Op::Erf || op == Op::Pow;
+}
+
 }  // namespace kiln::ir

@@ -26,5 +26,8 @@ bool parse_op(std::string_view name, Op& out);
 bool is_elementwise(Op op);
 /// Binary ops whose result is bool (eq, ne, lt, le, and, or).
 bool is_comparison(Op op);
+/// exp, log, sin, cos, tanh, sigmoid, erf and pow: computed by polynomial approximations in
+/// kernels, so each costs tens of instructions to run and milliseconds to compile.
+bool is_transcendental(Op op);
 
 }  // namespace kiln::ir

@@ -28,17 +28,24 @@ std::string shape_problem(const Shape& shape, DType dtype) {
 }
 
 int64_t numel(const Shape& shape) {
+    // Shapes are checked (shape_problem) where they are made, so the product fits; a zero dim
+    // makes it 0 whatever the others are, without multiplying them first.
     int64_t n = 1;
-    for (int64_t d : shape) n *= d;
+    for (int64_t d : shape) {
+        if (d == 0) return 0;
+        n *= d;
+    }
     return n;
 }
 
 std::vector<int64_t> contiguous_strides(const Shape& shape) {
     std::vector<int64_t> strides(shape.size());
-    int64_t s = 1;
+    // Unsigned: an empty shape may have dims whose product overflows (its strides are never
+    // used to address memory); for every other shape the product fits.
+    uint64_t s = 1;
     for (size_t i = shape.size(); i-- > 0;) {
-        strides[i] = s;
-        s *= shape[i];
+        strides[i] = static_cast<int64_t>(s);
+        s *= static_cast<uint64_t>(shape[i]);
     }
     return strides;
 }

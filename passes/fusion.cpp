@@ -1,8 +1,9 @@
 #include "passes/fusion.h"
 
-#include <fmt/format.h>
-
+#include <algorithm>
 #include <unordered_set>
+
+#include <fmt/format.h>
 
 namespace kiln::passes {
 
@@ -23,15 +24,14 @@ bool FusionPlan::is_buffer(const Node* n) const {
 void FusionPlan::materialize(const Node* n, std::string reason) {
     if (n->op() == Op::Input || materialized.count(n)) return;
     materialized.emplace(n, FusionDecision{std::move(reason), bytes_of(n)});
-}
-
-std::vector<const Node*> FusionPlan::schedule() const {
-    std::vector<const Node*> kernels;
-    std::vector<const Node*> computed;
-    const std::vector<const Node*>& nodes = order.empty() ? (computed = ir::topo_order(roots)) : order;
-    for (const Node* n : nodes)
-        if (materialized.count(n)) kernels.push_back(n);
-    return kernels;
+    if (position.empty()) {  // a plan not made by plan_fusion: number its graph now
+        order = ir::topo_order(roots);
+        for (size_t i = 0; i < order.size(); ++i) position.emplace(order[i], i);
+    }
+    size_t at = position.at(n);
+    auto it = std::lower_bound(schedule_.begin(), schedule_.end(), at,
+                               [&](const Node* m, size_t p) { return position.at(m) < p; });
+    schedule_.insert(it, n);
 }
 
 void materialize_shared_reductions(FusionPlan& plan) {
@@ -120,6 +120,8 @@ FusionPlan plan_fusion(const std::vector<NodeRef>& roots, int64_t max_kernel_ops
     plan.roots = roots;
     plan.max_kernel_ops = max_kernel_ops;
     plan.order = ir::topo_order(roots);
+    plan.position.reserve(plan.order.size());
+    for (size_t i = 0; i < plan.order.size(); ++i) plan.position.emplace(plan.order[i], i);
     for (const NodeRef& r : roots) plan.materialize(r.get(), "graph output");
     for (const Node* n : plan.order) {
         if (ir::op_category(n->op()) != ir::OpCategory::Extern) continue;

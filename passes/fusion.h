@@ -23,8 +23,10 @@ struct FusionDecision {
 
 struct FusionPlan {
     std::vector<ir::NodeRef> roots;
-    /// Every node under the roots, inputs first (topo_order(roots), computed once).
+    /// Every node under the roots, inputs first (topo_order(roots), computed once), and each
+    /// node's position in it.
     std::vector<const ir::Node*> order;
+    std::unordered_map<const ir::Node*, size_t> position;
     /// The kernel size bound the plan was made with (lowering enforces it too).
     int64_t max_kernel_ops = kMaxKernelOps;
     /// Materialized nodes (graph inputs are buffers already and are not listed).
@@ -33,7 +35,11 @@ struct FusionPlan {
     bool is_buffer(const ir::Node* n) const;
     void materialize(const ir::Node* n, std::string reason);
     /// Materialized non-input nodes in topological order: the kernels and extern calls to run.
-    std::vector<const ir::Node*> schedule() const;
+    /// Kept up to date by materialize() (lowering adds kernels one at a time).
+    const std::vector<const ir::Node*>& schedule() const { return schedule_; }
+
+private:
+    std::vector<const ir::Node*> schedule_;
 };
 
 /// The initial plan: graph outputs, extern ops and their operands, and reductions consumed by

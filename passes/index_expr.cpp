@@ -1,6 +1,8 @@
 #include "passes/index_expr.h"
 
 #include <algorithm>
+#include <bitset>
+#include <unordered_map>
 #include <vector>
 
 namespace kiln::passes::index {
@@ -11,6 +13,117 @@ using ir::Op;
 
 bool is_c(const NodeRef& e) { return e->op() == Op::Const; }
 int64_t cval(const NodeRef& e) { return ir::const_int(*e); }
+
+/// Index expressions are DAGs (x / c and x % c share x, and chains of reshapes share deeper),
+/// so facts about a node are memoized per node: walking them as trees is exponential. The cache
+/// is per thread (lowering runs on several at once) and dropped when it grows large. Entries
+/// hold weak references: a dead node's address may be reused, and then its entry is stale; and
+/// the cache never releases nodes (it may be destroyed at thread exit, after the interner's
+/// per-thread state).
+struct Facts {
+    Range range;
+    std::bitset<256> vars;  ///< loop variables the expression mentions (index < 256)
+    int64_t max_var = -1;
+};
+struct Entry {
+    std::weak_ptr<const Node> node;
+    Facts facts;
+};
+struct FactCache {
+    std::unordered_map<const Node*, Entry> entries;
+    const Facts* find(const NodeRef& e) const {
+        auto it = entries.find(e.get());
+        if (it == entries.end() || it->second.node.lock() != e) return nullptr;
+        return &it->second.facts;
+    }
+};
+
+const Facts& facts(const NodeRef& e);
+
+Facts compute_facts(const NodeRef& e) {
+    Facts f;
+    for (const NodeRef& in : e->inputs()) {
+        const Facts& i = facts(in);
+        f.vars |= i.vars;
+        f.max_var = std::max(f.max_var, i.max_var);
+    }
+    if (e->op() == Op::LoopVar) {
+        int64_t v = e->attr_as<ir::VarAttr>().index;
+        if (v >= 0 && v < 256) f.vars.set(static_cast<size_t>(v));
+        f.max_var = v;
+    }
+    // Saturating bounds: a product of wide ranges must not overflow (undefined behaviour).
+    auto sat_add = [](int64_t a, int64_t b) {
+        int64_t r;
+        return __builtin_add_overflow(a, b, &r) ? (b > 0 ? INT64_MAX / 4 : INT64_MIN / 4) : r;
+    };
+    auto sat_mul = [](int64_t a, int64_t b) {
+        int64_t r;
+        return __builtin_mul_overflow(a, b, &r)
+                   ? ((a < 0) != (b < 0) ? INT64_MIN / 4 : INT64_MAX / 4)
+                   : r;
+    };
+    const Range unknown{INT64_MIN / 4, INT64_MAX / 4};
+    switch (e->op()) {
+    case Op::Const: f.range = {cval(e), cval(e)}; break;
+    case Op::LoopVar: f.range = {0, e->attr_as<ir::VarAttr>().extent - 1}; break;
+    case Op::Add: {
+        Range a = facts(e->input(0)).range, b = facts(e->input(1)).range;
+        f.range = {sat_add(a.lo, b.lo), sat_add(a.hi, b.hi)};
+        break;
+    }
+    case Op::Sub: {
+        Range a = facts(e->input(0)).range, b = facts(e->input(1)).range;
+        f.range = {sat_add(a.lo, -b.hi), sat_add(a.hi, -b.lo)};
+        break;
+    }
+    case Op::Mul: {
+        Range a = facts(e->input(0)).range, b = facts(e->input(1)).range;
+        int64_t c[4] = {sat_mul(a.lo, b.lo), sat_mul(a.lo, b.hi), sat_mul(a.hi, b.lo),
+                        sat_mul(a.hi, b.hi)};
+        f.range = {*std::min_element(c, c + 4), *std::max_element(c, c + 4)};
+        break;
+    }
+    case Op::Div: {
+        Range a = facts(e->input(0)).range;
+        int64_t c = cval(e->input(1));
+        f.range = a.lo >= 0 ? Range{a.lo / c, a.hi / c} : unknown;
+        break;
+    }
+    case Op::Mod: {
+        Range a = facts(e->input(0)).range;
+        int64_t c = cval(e->input(1));
+        f.range =
+            a.lo >= 0 ? Range{a.hi < c ? a.lo : 0, std::min(a.hi, c - 1)} : Range{-(c - 1), c - 1};
+        break;
+    }
+    default: f.range = unknown; break;
+    }
+    return f;
+}
+
+const Facts& facts(const NodeRef& e) {
+    thread_local FactCache cache;
+    if (const Facts* f = cache.find(e)) return *f;
+    if (cache.entries.size() >= (1u << 16)) cache.entries.clear();
+    // Inputs first (an iterative walk: a deep expression must not recurse once per node).
+    std::vector<std::pair<const NodeRef*, size_t>> stack{{&e, 0}};
+    while (!stack.empty()) {
+        auto& [ref, next] = stack.back();
+        const NodeRef& n = *ref;
+        if (next < n->inputs().size()) {
+            const NodeRef& in = n->inputs()[next++];
+            if (!cache.find(in)) stack.push_back({&in, 0});
+            continue;
+        }
+        if (!cache.find(n)) {
+            Facts f = compute_facts(n);
+            cache.entries.insert_or_assign(n.get(), Entry{n, f});
+        }
+        stack.pop_back();
+    }
+    return *cache.find(e);
+}
 
 /// A sum as constant + Σ coef * term (terms are non-constant, non-add expressions).
 struct Linear {
@@ -105,39 +218,7 @@ NodeRef var(int64_t index, int64_t extent) {
 NodeRef true_value() { return ir::make_int_const(1, DType::Bool); }
 bool is_true(const NodeRef& b) { return is_c(b) && cval(b) != 0; }
 
-Range range(const NodeRef& e) {
-    switch (e->op()) {
-    case Op::Const: return {cval(e), cval(e)};
-    case Op::LoopVar: return {0, e->attr_as<ir::VarAttr>().extent - 1};
-    case Op::Add: {
-        Range a = range(e->input(0)), b = range(e->input(1));
-        return {a.lo + b.lo, a.hi + b.hi};
-    }
-    case Op::Sub: {
-        Range a = range(e->input(0)), b = range(e->input(1));
-        return {a.lo - b.hi, a.hi - b.lo};
-    }
-    case Op::Mul: {
-        Range a = range(e->input(0)), b = range(e->input(1));
-        int64_t c[4] = {a.lo * b.lo, a.lo * b.hi, a.hi * b.lo, a.hi * b.hi};
-        return {*std::min_element(c, c + 4), *std::max_element(c, c + 4)};
-    }
-    case Op::Div: {
-        Range a = range(e->input(0));
-        int64_t c = cval(e->input(1));
-        if (a.lo >= 0) return {a.lo / c, a.hi / c};
-        break;
-    }
-    case Op::Mod: {
-        Range a = range(e->input(0));
-        int64_t c = cval(e->input(1));
-        if (a.lo >= 0) return {a.hi < c ? a.lo : 0, std::min(a.hi, c - 1)};
-        return {-(c - 1), c - 1};
-    }
-    default: break;
-    }
-    return {INT64_MIN / 4, INT64_MAX / 4};
-}
+Range range(const NodeRef& e) { return facts(e).range; }
 
 NodeRef add(const NodeRef& a, const NodeRef& b) {
     Linear l = linear(a);
@@ -227,17 +308,9 @@ NodeRef logical_and(const NodeRef& a, const NodeRef& b) {
 }
 
 bool uses_var(const NodeRef& e, int64_t index) {
-    if (e->op() == Op::LoopVar) return e->attr_as<ir::VarAttr>().index == index;
-    for (const NodeRef& in : e->inputs())
-        if (uses_var(in, index)) return true;
-    return false;
+    return index >= 0 && index < 256 && facts(e).vars.test(static_cast<size_t>(index));
 }
 
-int64_t max_var(const NodeRef& e) {
-    if (e->op() == Op::LoopVar) return e->attr_as<ir::VarAttr>().index;
-    int64_t m = -1;
-    for (const NodeRef& in : e->inputs()) m = std::max(m, max_var(in));
-    return m;
-}
+int64_t max_var(const NodeRef& e) { return facts(e).max_var; }
 
 }  // namespace kiln::passes::index

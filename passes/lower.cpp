@@ -1,9 +1,11 @@
 #include "passes/lower.h"
 
+#include <algorithm>
 #include <functional>
 #include <map>
 #include <set>
 #include <unordered_map>
+#include <unordered_set>
 
 #include <fmt/format.h>
 
@@ -185,6 +187,7 @@ private:
         }
         default: KILN_CHECK(false, "lower: unknown movement op");
         }
+        check_index_cost(n, in, out, v);
         NodeRef inner = expr(in, out, v);
         if (index::is_true(pad_valid)) return inner;
         ops_.insert("pad");
@@ -192,6 +195,34 @@ private:
     }
 
     static NodeRef zero(DType t) { return ir::make_int_const(0, t); }
+
+    /// A chain of views composes into one index expression; across reshapes of permuted or
+    /// sliced layouts each step adds divisions and remainders, so a long chain costs more index
+    /// arithmetic per element (and compile time) than a copy. Past a bound that grows with the
+    /// ranks, the view's input gets a buffer, so the chain restarts from a contiguous layout.
+    void check_index_cost(const Node* n, const Node* in, const Index& out, const NodeRef& valid) {
+        size_t limit = 32 + 8 * (in->shape().size() + n->shape().size());
+        std::vector<const Node*> seen, stack;
+        auto visit = [&](const NodeRef& e) {
+            if (e->inputs().empty() || std::find(seen.begin(), seen.end(), e.get()) != seen.end())
+                return;
+            seen.push_back(e.get());
+            stack.push_back(e.get());
+        };
+        for (const NodeRef& i : out) visit(i);
+        visit(valid);
+        while (!stack.empty() && seen.size() <= limit) {
+            const Node* e = stack.back();
+            stack.pop_back();
+            for (const NodeRef& i : e->inputs()) visit(i);
+        }
+        if (seen.size() <= limit) return;
+        const Node* cut = plan_.is_buffer(in) ? n : in;
+        if (cut == root_) return;  // a single view: its index is as simple as it gets
+        throw NeedsBuffer{cut, fmt::format("view index too costly: more than {} index ops per "
+                                           "element, a copy is cheaper",
+                                           limit)};
+    }
 
     NodeRef reduce(const Node* n, const Index& idx, const NodeRef& valid) {
         // The reduction is computed once per outer point, so its position may only depend on
@@ -292,9 +323,7 @@ bool contains(const NodeRef& e, const Node* part, std::unordered_map<const Node*
 bool has_transcendental(const NodeRef& e, std::unordered_map<const Node*, bool>& memo) {
     auto it = memo.find(e.get());
     if (it != memo.end()) return it->second;
-    Op op = e->op();
-    bool found = op == Op::Exp || op == Op::Log || op == Op::Sin || op == Op::Cos ||
-                 op == Op::Tanh || op == Op::Sigmoid || op == Op::Erf || op == Op::Pow;
+    bool found = ir::is_transcendental(e->op());
     for (const NodeRef& in : e->inputs()) found = found || has_transcendental(in, memo);
     memo.emplace(e.get(), found);
     return found;
@@ -406,12 +435,29 @@ LoweredKernel lower_kernel(const FusionPlan& plan, const Node* root) {
     return lk;
 }
 
-/// Kernels lowered so far, by root. A retry after NeedsBuffer keeps them: a kernel that computes
-/// the newly materialized node inline is still correct, so only the kernel that failed (and
-/// the new one) are lowered again, and retries cost one kernel each, not the whole program.
+/// Kernels lowered so far, by root.
 using LoweredKernels = std::unordered_map<const Node*, LoweredKernel>;
 
-ir::Program build_program(const FusionPlan& plan, LoweredKernels& lowered) {
+/// Whether kernels need lowering: extern calls and empty results have none.
+bool has_kernel(const Node* n) { return n->op() != Op::Matmul && ir::numel(n->shape()) > 0; }
+
+/// Whether n's fused expression (up to buffers) holds a reduction.
+bool region_has_reduction(const FusionPlan& plan, const Node* n) {
+    std::vector<const Node*> stack{n};
+    std::unordered_set<const Node*> seen{n};
+    while (!stack.empty()) {
+        const Node* m = stack.back();
+        stack.pop_back();
+        if (ir::op_category(m->op()) == OpCategory::Reduce) return true;
+        for (const NodeRef& in : m->inputs())
+            if (!plan.is_buffer(in.get()) && seen.insert(in.get()).second)
+                stack.push_back(in.get());
+    }
+    return false;
+}
+
+/// The program's steps from kernels that are all lowered already.
+ir::Program build_program(const FusionPlan& plan, const LoweredKernels& lowered) {
     ir::Program p;
     std::unordered_map<const Node*, int64_t> buffer_of;
     auto buffer = [&](const Node* n) -> int64_t {
@@ -453,13 +499,11 @@ ir::Program build_program(const FusionPlan& plan, LoweredKernels& lowered) {
             p.steps.push_back(m);
             continue;
         }
-        if (ir::numel(n->shape()) == 0) {
+        if (!has_kernel(n)) {
             buffer(n);  // an empty result needs a (0-element) buffer but no work
             continue;
         }
-        auto it = lowered.find(n);
-        if (it == lowered.end()) it = lowered.emplace(n, lower_kernel(plan, n)).first;
-        const LoweredKernel& lk = it->second;
+        const LoweredKernel& lk = lowered.at(n);
         ir::KernelStep step;
         step.kernel = lk.kernel;
         for (const Node* b : lk.buffers) step.buffers.push_back(buffer(b));
@@ -471,16 +515,23 @@ ir::Program build_program(const FusionPlan& plan, LoweredKernels& lowered) {
 }  // namespace
 
 ir::Program lower(FusionPlan& plan) {
-    // Each retry materializes one more node, so this terminates.
+    // Each retry materializes one more node, so this terminates. Kernels lowered before it are
+    // kept: one that computes the newly materialized node inline is still correct, so a retry
+    // costs the failed kernel (and a pass over the schedule), not the whole program.
     LoweredKernels lowered;
-    for (;;) {
+    for (bool done = false; !done;) {
         try {
-            return build_program(plan, lowered);
+            for (const Node* n : plan.schedule())
+                if (has_kernel(n) && !lowered.count(n)) lowered.emplace(n, lower_kernel(plan, n));
+            done = true;
         } catch (const NeedsBuffer& need) {
             plan.materialize(need.node, need.reason);
-            materialize_shared_reductions(plan);
+            // Splitting a kernel may leave a reduction shared by two kernels (a cost, not an
+            // error): re-check only when the new kernel holds one.
+            if (region_has_reduction(plan, need.node)) materialize_shared_reductions(plan);
         }
     }
+    return build_program(plan, lowered);
 }
 
 }  // namespace kiln::passes

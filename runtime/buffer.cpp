@@ -2,8 +2,8 @@
 
 #include <atomic>
 #include <cstdio>
-#include <new>
 #include <limits>
+#include <new>
 #include <string>
 
 #include "kiln/error.h"
@@ -12,18 +12,6 @@
 namespace kiln::runtime {
 
 namespace {
-
-/// "4.00 TiB (4398046511104 bytes)".
-std::string format_bytes(int64_t bytes) {
-    static const char* const units[] = {"bytes", "KiB", "MiB", "GiB", "TiB", "PiB", "EiB"};
-    double v = static_cast<double>(bytes);
-    int u = 0;
-    while (v >= 1024 && u < 6) v /= 1024, ++u;
-    if (u == 0) return std::to_string(bytes) + " bytes";
-    char buf[32];
-    std::snprintf(buf, sizeof buf, "%.2f %s", v, units[u]);
-    return std::string(buf) + " (" + std::to_string(bytes) + " bytes)";
-}
 
 // Ids start at 1 and are never reused, so an id names one buffer for the whole process (graph
 // placeholders use small ids of their own, with no data attached).
@@ -46,12 +34,11 @@ std::shared_ptr<Buffer> Buffer::allocate(DType dtype, int64_t numel, Device devi
         data = CpuAllocator::global().allocate(bytes);
     } catch (const std::bad_alloc&) {
         AllocatorStats held = CpuAllocator::global().stats();
-        throw OutOfMemoryError("out of memory: cannot allocate " +
-                               format_bytes(static_cast<int64_t>(bytes)) + " for " +
-                               std::to_string(numel) + " " + dtype_name(dtype) +
-                               " elements; the CPU allocator holds " +
-                               format_bytes(held.bytes_in_use) + " in use and " +
-                               format_bytes(held.bytes_cached) + " cached");
+        throw OutOfMemoryError(
+            "out of memory: cannot allocate " + format_bytes(static_cast<int64_t>(bytes)) +
+            " for " + std::to_string(numel) + " " + dtype_name(dtype) +
+            " elements; the CPU allocator holds " + format_bytes(held.bytes_in_use) +
+            " in use and " + format_bytes(held.bytes_cached) + " cached");
     }
     Buffer* buffer = nullptr;
     try {
@@ -63,6 +50,17 @@ std::shared_ptr<Buffer> Buffer::allocate(DType dtype, int64_t numel, Device devi
     // The constructor is private, so no make_shared; if the control block cannot be allocated,
     // shared_ptr deletes the Buffer, which returns its memory.
     return std::shared_ptr<Buffer>(buffer);
+}
+
+std::string format_bytes(int64_t bytes) {
+    static const char* const units[] = {"bytes", "KiB", "MiB", "GiB", "TiB", "PiB", "EiB"};
+    double v = static_cast<double>(bytes);
+    int u = 0;
+    while (v >= 1024 && u < 6) v /= 1024, ++u;
+    if (u == 0) return std::to_string(bytes) + " bytes";
+    char buf[32];
+    std::snprintf(buf, sizeof buf, "%.2f %s", v, units[u]);
+    return std::string(buf) + " (" + std::to_string(bytes) + " bytes)";
 }
 
 Buffer::Buffer(void* data, DType dtype, int64_t numel, size_t bytes, Device device)

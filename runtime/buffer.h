@@ -2,6 +2,7 @@
 /// Device memory holding one tensor's elements, contiguous and row-major.
 #include <cstdint>
 #include <memory>
+#include <string>
 
 #include "kiln/device.h"
 #include "kiln/dtype.h"
@@ -37,5 +38,8 @@ private:
     Device device_;
     int64_t id_;
 };
+
+/// "4.00 TiB (4398046511104 bytes)", or "512 bytes", for messages.
+std::string format_bytes(int64_t bytes);
 
 }  // namespace kiln::runtime

@@ -1,10 +1,5 @@
 #include "runtime/thread_pool.h"
 
-#include <fmt/format.h>
-
-#include <strings.h>
-#include <sys/sysinfo.h>
-
 #include <algorithm>
 #include <atomic>
 #include <chrono>
@@ -12,8 +7,12 @@
 #include <cstdlib>
 #include <exception>
 #include <mutex>
+#include <strings.h>
+#include <sys/sysinfo.h>
 #include <thread>
 #include <vector>
+
+#include <fmt/format.h>
 
 // How a parallel_for runs, and why it is cheap:
 // - Workers are persistent. After a job they spin for a short while (kernel launches come back

@@ -1,9 +1,8 @@
 #pragma once
 /// The runtime's worker threads. Size: $KILN_NUM_THREADS, default the CPUs Kiln may use.
-#include <sched.h>
-
 #include <cstdint>
 #include <functional>
+#include <sched.h>
 #include <string>
 
 namespace kiln::runtime {

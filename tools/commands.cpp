@@ -76,8 +76,8 @@ CommandArgs parse_command_args(const std::string& command, const std::vector<std
         if (a.size() > 1 && a[0] == '-')
             throw UsageError(fmt::format("kiln {}: unknown option {}", command, ir::quoted(a)));
         if (have_file)
-            throw UsageError(
-                fmt::format("kiln {}: unexpected argument {} (one FILE only)", command, ir::quoted(a)));
+            throw UsageError(fmt::format("kiln {}: unexpected argument {} (one FILE only)", command,
+                                         ir::quoted(a)));
         parsed.file = a;
         have_file = true;
     }

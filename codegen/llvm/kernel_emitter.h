@@ -29,8 +29,8 @@ void set_target_attributes(llvm::Function* f, const KernelTarget& target);
 /// Builds the module of `kernel` with entry point `symbol`, for `tm`'s triple and data layout.
 /// Throws kiln::InternalError for a malformed kernel (unbound variable, dtype mismatch, an op
 /// that cannot appear in a loop kernel); a kernel with many transcendental expressions calls the
-/// math library (math_calls.h) instead of inlining them; the module is verified (llvm::verifyModule) and a
-/// verifier failure is an InternalError carrying the verifier's text.
+/// math library (math_calls.h) instead of inlining them; the module is verified
+/// (llvm::verifyModule) and a verifier failure is an InternalError carrying the verifier's text.
 std::unique_ptr<llvm::Module> emit_kernel_module(const ir::LoopKernel& kernel,
                                                  const std::string& symbol, llvm::LLVMContext& ctx,
                                                  const llvm::TargetMachine& tm,

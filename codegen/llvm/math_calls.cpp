@@ -26,24 +26,10 @@ namespace {
 
 using ir::Op;
 
-bool is_math_op(Op op) {
-    switch (op) {
-    case Op::Exp:
-    case Op::Log:
-    case Op::Sin:
-    case Op::Cos:
-    case Op::Tanh:
-    case Op::Sigmoid:
-    case Op::Erf:
-    case Op::Pow: return true;
-    default: return false;
-    }
-}
-
 /// Lane counts with a vector variant: 2 up to two of the widest registers the kernels use.
 std::vector<int> vector_lanes(DType dtype, const KernelTarget& target) {
-    bool avx512 = target.features.find("+avx512f") != std::string::npos &&
-                  target.prefer_vector_width >= 512;
+    bool avx512 =
+        target.features.find("+avx512f") != std::string::npos && target.prefer_vector_width >= 512;
     int register_bits = avx512 ? 512 : 256;
     int max_lanes = 2 * register_bits / (dtype == DType::Float64 ? 64 : 32);
     std::vector<int> lanes;
@@ -84,7 +70,7 @@ std::vector<MathFunction> math_calls_of(const ir::LoopKernel& kernel) {
             const ir::Node* n = stack.back();
             stack.pop_back();
             if (!seen.insert(n).second) continue;
-            if (is_math_op(n->op()) && is_floating(n->dtype())) {
+            if (ir::is_transcendental(n->op()) && is_floating(n->dtype())) {
                 ++count;
                 functions.insert({static_cast<int>(n->op()), static_cast<int>(n->dtype())});
             }
@@ -111,7 +97,8 @@ std::string math_symbol(const MathFunction& f, int lanes) {
 std::unique_ptr<llvm::Module> emit_math_module(const MathFunction& f, llvm::LLVMContext& ctx,
                                                const llvm::TargetMachine& tm,
                                                const KernelTarget& target) {
-    KILN_CHECK(is_math_op(f.op) && is_floating(f.dtype), "emit_math_module: not a math function");
+    KILN_CHECK(ir::is_transcendental(f.op) && is_floating(f.dtype),
+               "emit_math_module: not a math function");
     auto module = std::make_unique<llvm::Module>(math_symbol(f), ctx);
     module->setTargetTriple(tm.getTargetTriple().str());
     module->setDataLayout(tm.createDataLayout());
@@ -130,7 +117,8 @@ std::unique_ptr<llvm::Module> emit_math_module(const MathFunction& f, llvm::LLVM
     std::string errors;
     llvm::raw_string_ostream os(errors);
     if (llvm::verifyModule(*module, &os))
-        throw InternalError("cpu codegen: invalid math library " + math_symbol(f) + ": " + os.str());
+        throw InternalError("cpu codegen: invalid math library " + math_symbol(f) + ": " +
+                            os.str());
     return module;
 }
 

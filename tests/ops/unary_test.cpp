@@ -141,7 +141,9 @@ TEST_CASE("unary ops on non-contiguous views", "[ops][unary][views]") {
 
 TEST_CASE("methods record the same graph as the free functions", "[ops][unary]") {
     Tensor x = uniform({3}, kFloat32, 0.5, 2);
-    auto same = [](const Tensor& a, const Tensor& b) { return a.impl()->node() == b.impl()->node(); };
+    auto same = [](const Tensor& a, const Tensor& b) {
+        return a.impl()->node() == b.impl()->node();
+    };
     CHECK(same(x.neg(), neg(x)));
     CHECK(same(x.exp(), exp(x)));
     CHECK(same(x.log(), log(x)));
@@ -205,7 +207,7 @@ TEST_CASE("pow with a scalar exponent: every form and dtype", "[ops][unary][pow]
             Tensor x = is_floating(dt)
                            ? uniform({3, 4}, dt, 0.1, 4)
                            : (dt == kBool ? random_of({3, 4}, dt) : uniform({3, 4}, dt, -5, 5));
-            DType out = is_floating(dt) ? dt
+            DType out = is_floating(dt)   ? dt
                         : e.is_floating() ? kFloat32
                         : dt == kBool     ? kInt64
                                           : dt;
@@ -219,11 +221,11 @@ TEST_CASE("pow with a scalar exponent: every form and dtype", "[ops][unary][pow]
     }
 }
 
-TEST_CASE("pow of integers to negative exponents: float results, or refused",
-          "[ops][unary][pow]") {
+TEST_CASE("pow of integers to negative exponents: float results, or refused", "[ops][unary][pow]") {
     Tensor i = kiln::tensor(std::vector<int32_t>{-3, -2, -1, 1, 2, 3}, {6});
     // A float exponent computes in f32, as PyTorch does: [1/-3, 1/-2, -1, 1, 1/2, 1/3].
-    check(pow(i, -1.0), ref(kFloat32, {6}, {-1.0 / 3, -0.5, -1, 1, 0.5, 1.0 / 3}), "pow(i32, -1.0)");
+    check(pow(i, -1.0), ref(kFloat32, {6}, {-1.0 / 3, -0.5, -1, 1, 0.5, 1.0 / 3}),
+          "pow(i32, -1.0)");
     check(pow(i, -2.0), ref(kFloat32, {6}, {1.0 / 9, 0.25, 1, 1, 0.25, 1.0 / 9}), "pow(i32, -2.0)");
     // A tensor exponent keeps Kiln's integer semantics (ir/interpreter.h): trunc(1 / a^-b).
     Tensor z = kiln::tensor(std::vector<int32_t>{-3, -2, -1, 0, 1, 2, 3}, {7});

@@ -1,9 +1,8 @@
 // Fusion and lowering: IR text in, kernel partition and loop kernels out.
-#include <catch2/catch.hpp>
-
 #include <functional>
 #include <set>
 
+#include <catch2/catch.hpp>
 #include <fmt/format.h>
 
 #include "ir/loop_kernel.h"
@@ -268,9 +267,8 @@ int count_reasons(const passes::FusionPlan& plan, const std::string& prefix) {
 }  // namespace
 
 TEST_CASE("a long chain is cut into kernels of bounded size", "[fusion][bound]") {
-    std::string text = chain_text(100, [](int k, int prev) {
-        return fmt::format("%{} = add %{}, %c : f32[16]\n", k, prev);
-    });
+    std::string text = chain_text(
+        100, [](int k, int prev) { return fmt::format("%{} = add %{}, %c : f32[16]\n", k, prev); });
     auto roots = ir::parse_graph(text);
     passes::FusionPlan plan = passes::plan_fusion(roots, 16);
     // 17 ops per kernel: the node that makes an expression exceed 16 ops gets the buffer.

@@ -1,17 +1,16 @@
-#include <catch2/catch.hpp>
-
-#include <sched.h>
-
 #include <atomic>
-#include <cstdlib>
-#include <string>
 #include <chrono>
+#include <cstdlib>
 #include <mutex>
+#include <sched.h>
 #include <set>
 #include <stdexcept>
+#include <string>
 #include <thread>
 #include <tuple>
 #include <vector>
+
+#include <catch2/catch.hpp>
 
 #include "runtime/thread_pool.h"
 
@@ -189,8 +188,10 @@ struct AffinityRestore {
     }
     ~AffinityRestore() {
         sched_setaffinity(0, sizeof saved, &saved);
-        if (had_omp) setenv("OMP_PROC_BIND", omp.c_str(), 1);
-        else unsetenv("OMP_PROC_BIND");
+        if (had_omp)
+            setenv("OMP_PROC_BIND", omp.c_str(), 1);
+        else
+            unsetenv("OMP_PROC_BIND");
     }
 };
 

@@ -37,9 +37,12 @@ TEST_CASE("threads read the same lazy tensor while it is realized", "[threads]")
         Tensor y = kiln::sin(x) * 2.0 + float(round);  // lazy, shared by every thread
         std::vector<double> sums(8);
         on_threads(8, [&](int i) {
-            if (i % 3 == 0) sums[i] = y.sum().item<float>();
-            else if (i % 3 == 1) sums[i] = y.to_vector<float>()[7];
-            else sums[i] = (y + 0.0).sum().item<float>();
+            if (i % 3 == 0)
+                sums[i] = y.sum().item<float>();
+            else if (i % 3 == 1)
+                sums[i] = y.to_vector<float>()[7];
+            else
+                sums[i] = (y + 0.0).sum().item<float>();
             (void)y.sizes();  // accessors read the node while others swap it
         });
         float at7 = y.to_vector<float>()[7];
@@ -47,8 +50,10 @@ TEST_CASE("threads read the same lazy tensor while it is realized", "[threads]")
         // Element reads are exact; sums may come from differently fused kernels (realized y or
         // not), whose reassociated partial sums differ in the last bits.
         for (int i = 0; i < 8; ++i) {
-            if (i % 3 == 1) CHECK(sums[i] == at7);
-            else CHECK(sums[i] == Approx(total).margin(1e-3));  // 1024 terms of size <= 2
+            if (i % 3 == 1)
+                CHECK(sums[i] == at7);
+            else
+                CHECK(sums[i] == Approx(total).margin(1e-3));  // 1024 terms of size <= 2
         }
     }
 }

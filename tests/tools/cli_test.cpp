@@ -367,7 +367,7 @@ TEST_CASE("errors show bytes that are not printable text escaped", "[cli][errors
     };
     CHECK(error_for("\xff") == "'\\xff'\n");
     CHECK(error_for("\xc3\xa9t\xc3\xa9") == "'\xc3\xa9'\n");  // a whole UTF-8 character
-    CHECK(error_for("\xc3") == "'\\xc3'\n");                   // half of one
+    CHECK(error_for("\xc3") == "'\\xc3'\n");                  // half of one
     CHECK(error_for("\x01") == "'\\x01'\n");
     RunResult cmd = run_kiln({"\x01\xfe"});
     CHECK(cmd.status == 2);

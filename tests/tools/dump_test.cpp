@@ -140,8 +140,8 @@ TEST_CASE("kiln run accepts a dumped program that mixes dtypes and overflows f32
     Tensor scaled = (kiln::exp(x) * 4e9 / 3.0).to(kFloat64) + 0.5;
     Tensor overflow = x * 1e30f * 1e30f * 1e-30f;
     std::vector<std::shared_ptr<runtime::Buffer>> inputs;
-    std::vector<ir::NodeRef> canonical = detail::canonical_graph(
-        {scaled.impl()->node(), overflow.impl()->node()}, inputs);
+    std::vector<ir::NodeRef> canonical =
+        detail::canonical_graph({scaled.impl()->node(), overflow.impl()->node()}, inputs);
     TempDir tmp;
     std::optional<std::filesystem::path> p = detail::dump_graph(tmp.path, canonical);
     REQUIRE(p);

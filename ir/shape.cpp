@@ -29,12 +29,11 @@ std::string shape_problem(const Shape& shape, DType dtype) {
 
 int64_t numel(const Shape& shape) {
     // Shapes are checked (shape_problem) where they are made, so the product fits; a zero dim
-    // makes it 0 whatever the others are, without multiplying them first.
-    int64_t n = 1;
-    for (int64_t d : shape) {
+    // makes it 0 whatever the others are, and those are not multiplied (they may overflow).
+    for (int64_t d : shape)
         if (d == 0) return 0;
-        n *= d;
-    }
+    int64_t n = 1;
+    for (int64_t d : shape) n *= d;
     return n;
 }
 

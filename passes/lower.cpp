@@ -463,6 +463,11 @@ ir::Program build_program(const FusionPlan& plan, const LoweredKernels& lowered)
     auto buffer = [&](const Node* n) -> int64_t {
         auto it = buffer_of.find(n);
         if (it != buffer_of.end()) return it->second;
+        // The frontend and the parser refuse such shapes; a graph built another way must not
+        // reach the allocator or index arithmetic with one either.
+        std::string problem = ir::shape_problem(n->shape(), n->dtype());
+        KILN_CHECK(problem.empty(), "lower: buffer of " + std::string(ir::op_name(n->op())) +
+                                        ": " + problem);
         ir::ProgramBuffer pb{n->dtype(), n->shape(), ir::BufferKind::Temp, 0};
         if (n->op() == Op::Input) {
             pb.kind = ir::BufferKind::Input;

@@ -13,12 +13,12 @@
 #include <sys/resource.h>
 #include <vector>
 
+#include "bench/timing.h"
+
 #include <kiln/kiln.h>
 #include <kiln/stats.h>
 
 namespace {
-
-using clock_type = std::chrono::steady_clock;
 
 long max_rss_mb() {
     rusage ru{};
@@ -61,19 +61,15 @@ int main() {
                 x.realize();
                 double c = fresh(rng);
                 int64_t before = kiln::stats().kernels_compiled;
-                auto t0 = clock_type::now();
-                for (int i = 0; i < ops / chain.ops_per_step; ++i) x = chain.step(x, c, i);
-                auto t1 = clock_type::now();
-                x.realize();
-                auto t2 = clock_type::now();
-                record.push_back(std::chrono::duration<double>(t1 - t0).count());
-                realize.push_back(std::chrono::duration<double>(t2 - t1).count());
+                record.push_back(kiln_bench::seconds([&] {
+                    for (int i = 0; i < ops / chain.ops_per_step; ++i) x = chain.step(x, c, i);
+                }));
+                realize.push_back(kiln_bench::seconds([&] { x.realize(); }));
                 kernels = kiln::stats().kernels_compiled - before;
             }
-            std::sort(record.begin(), record.end());
-            std::sort(realize.begin(), realize.end());
-            std::printf("%-26s %8d %10.3f %10.3f %9lld %8ld\n", chain.name, ops, record[1],
-                        realize[1], static_cast<long long>(kernels), max_rss_mb());
+            std::printf("%-26s %8d %10.3f %10.3f %9lld %8ld\n", chain.name, ops,
+                        kiln_bench::median(record), kiln_bench::median(realize),
+                        static_cast<long long>(kernels), max_rss_mb());
         }
     }
     std::printf("\n(kernels: compiled by LLVM in the last run; equal kernels are compiled once)\n");

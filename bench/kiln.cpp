@@ -13,6 +13,7 @@
 #include <functional>
 #include <vector>
 
+#include "bench/timing.h"
 #include "codegen/cpu_compiler.h"
 #include "frontend/realize.h"
 #include "frontend/tensor_impl.h"
@@ -27,22 +28,8 @@
 
 namespace {
 
-using clock_type = std::chrono::steady_clock;
-
-double seconds(const std::function<void()>& f) {
-    auto t0 = clock_type::now();
-    f();
-    return std::chrono::duration<double>(clock_type::now() - t0).count();
-}
-
-/// Median time of `reps` runs after one warm-up.
-double median_seconds(int reps, const std::function<void()>& f) {
-    f();
-    std::vector<double> t;
-    for (int i = 0; i < reps; ++i) t.push_back(seconds(f));
-    std::sort(t.begin(), t.end());
-    return t[t.size() / 2];
-}
+using kiln_bench::median_seconds;
+using kiln_bench::seconds;
 
 double triad_gbps(int threads) {
     const int64_t n = int64_t(1) << 25;

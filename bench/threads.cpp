@@ -14,17 +14,14 @@
 #include <unistd.h>
 #include <vector>
 
+#include "bench/timing.h"
+
 #include <kiln/kiln.h>
 
 namespace {
 
-using clock_type = std::chrono::steady_clock;
-
-double seconds(const std::function<void()>& f) {
-    auto t0 = clock_type::now();
-    f();
-    return std::chrono::duration<double>(clock_type::now() - t0).count();
-}
+using kiln_bench::median;
+using kiln_bench::seconds;
 
 /// Runs work(i) for i in [0, n) on `threads` threads (i split round-robin); returns seconds.
 double run_on(int threads, int n, const std::function<void(int)>& work) {
@@ -36,11 +33,6 @@ double run_on(int threads, int n, const std::function<void(int)>& work) {
             });
         for (auto& t : ts) t.join();
     });
-}
-
-double median(std::vector<double> v) {
-    std::sort(v.begin(), v.end());
-    return v[v.size() / 2];
 }
 
 /// A small step of graph `g` (its own shape, so its own program): record, realize, read.

@@ -2,6 +2,8 @@
 
 #include <algorithm>
 
+#include <fmt/format.h>
+
 namespace kiln {
 
 void check_shape(const std::string& op, const ir::Shape& shape, DType dtype,
@@ -14,6 +16,10 @@ void check_shape(const std::string& op, const ir::Shape& shape, DType dtype,
     }
     std::string problem = ir::shape_problem(shape, dtype);
     if (!problem.empty()) fail<ShapeError>(op, problem, loc);
+}
+
+std::string scalar_str(const Scalar& s) {
+    return s.is_floating() ? fmt::format("{}", s.to_double()) : std::to_string(s.to_int());
 }
 
 std::string describe(const ir::Node& n) {

@@ -6,6 +6,7 @@
 
 #include "ir/node.h"
 #include "kiln/error.h"
+#include "kiln/options.h"
 
 namespace kiln {
 
@@ -21,6 +22,9 @@ template <class E = Error>
 /// name `op` and the call site.
 void check_shape(const std::string& op, const ir::Shape& shape, DType dtype,
                  const std::source_location& loc);
+
+/// A scalar argument as the user wrote it: "0.5", "1e+30", "-3".
+std::string scalar_str(const Scalar& s);
 
 /// "f32[2,3]": dtype and shape, as error messages show a tensor.
 std::string describe(const ir::Node& n);

@@ -242,10 +242,8 @@ Tensor minimum(const Tensor& a, const Tensor& b, std::source_location loc) {
 Tensor clamp(const Tensor& t, Scalar lo, Scalar hi, std::source_location loc) {
     NodeRef n = node_of(t, "clamp", loc);
     if (lo.to_double() > hi.to_double()) {
-        auto text = [](const Scalar& v) {
-            return v.is_floating() ? fmt::format("{}", v.to_double()) : std::to_string(v.to_int());
-        };
-        fail<ValueError>("clamp", "min " + text(lo) + " is greater than max " + text(hi), loc);
+        fail<ValueError>("clamp",
+                         "min " + scalar_str(lo) + " is greater than max " + scalar_str(hi), loc);
     }
     // The result type of the tensor with both bounds (a float bound makes integers float).
     DType dtype =

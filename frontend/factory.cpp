@@ -144,12 +144,10 @@ Tensor arange(Scalar start, Scalar end, Scalar step, TensorOptions opts, std::so
     if (!std::isfinite(span)) fail<ValueError>("arange", "start and end must be finite", loc);
     // The element count, computed without overflow (PyTorch raises here too).
     auto too_many = [&](const std::string& count) {
-        auto text = [](const Scalar& v) {
-            return v.is_floating() ? fmt::format("{}", v.to_double()) : std::to_string(v.to_int());
-        };
         fail<ValueError>("arange",
-                         "start " + text(start) + ", end " + text(end) + " and step " + text(step) +
-                             " give " + count + " elements, more than a tensor can hold",
+                         "start " + scalar_str(start) + ", end " + scalar_str(end) + " and step " +
+                             scalar_str(step) + " give " + count +
+                             " elements, more than a tensor can hold",
                          loc);
     };
     int64_t n = 0;

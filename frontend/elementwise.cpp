@@ -5,6 +5,7 @@
 #include <numbers>
 
 #include "frontend/checks.h"
+#include "frontend/elementwise.h"
 #include "frontend/graph_builder.h"
 #include "frontend/tensor_impl.h"
 
@@ -33,7 +34,7 @@ struct Pair {
 
 Pair broadcast_pair(const std::string& op, NodeRef a, NodeRef b, DType dtype,
                     const std::source_location& loc) {
-    ir::Shape shape = build::broadcast_shapes(op, a->shape(), b->shape(), loc);
+    ir::Shape shape = broadcast_shapes(op, a->shape(), b->shape(), loc);
     check_shape(op, shape, dtype, loc);
     return {build::broadcast_to(build::cast(a, dtype), shape),
             build::broadcast_to(build::cast(b, dtype), shape)};
@@ -70,21 +71,6 @@ NodeRef arith(const std::string& name, Op op, NodeRef a, NodeRef b, DType dtype,
     if (op == Op::Div && !is_floating(dtype)) dtype = DType::Float32;  // true division
     Pair p = broadcast_pair(name, std::move(a), std::move(b), dtype, loc);
     return build::binary(op, p.a, p.b);
-}
-
-Tensor binary_tt(const char* name, Op op, Located a, const Tensor& b) {
-    const NodeRef& na = node_of(a.t, name, a.loc);
-    const NodeRef& nb = node_of(b, name, a.loc);
-    return make_tensor(arith(name, op, na, nb, result_type(*na, *nb), a.loc), a.t.device());
-}
-
-Tensor binary_ts(const char* name, Op op, Located a, const Scalar& s, bool scalar_first) {
-    const NodeRef& na = node_of(a.t, name, a.loc);
-    DType dtype = scalar_result_dtype(na->dtype(), s);
-    NodeRef ns = scalar_node(s, dtype, na->shape());
-    NodeRef r = scalar_first ? arith(name, op, ns, na, dtype, a.loc, &s, true)
-                             : arith(name, op, na, ns, dtype, a.loc, &s, false);
-    return make_tensor(r, a.t.device());
 }
 
 /// lt/le/eq/ne in a common dtype; gt/ge swap the operands.
@@ -124,6 +110,27 @@ NodeRef numeric(const char* name, const Tensor& t, const std::source_location& l
 }
 
 }  // namespace
+
+namespace detail {
+Tensor binary_tt(const char* name, Op op, Located a, const Tensor& b) {
+    const NodeRef& na = node_of(a.t, name, a.loc);
+    const NodeRef& nb = node_of(b, name, a.loc);
+    return make_tensor(arith(name, op, na, nb, result_type(*na, *nb), a.loc), a.t.device());
+}
+
+Tensor binary_ts(const char* name, Op op, Located a, const Scalar& s, bool scalar_first) {
+    const NodeRef& na = node_of(a.t, name, a.loc);
+    DType dtype = scalar_result_dtype(na->dtype(), s);
+    NodeRef ns = scalar_node(s, dtype, na->shape());
+    NodeRef r = scalar_first ? arith(name, op, ns, na, dtype, a.loc, &s, true)
+                             : arith(name, op, na, ns, dtype, a.loc, &s, false);
+    return make_tensor(r, a.t.device());
+}
+
+}  // namespace detail
+
+using detail::binary_ts;
+using detail::binary_tt;
 
 // ---- operators
 Tensor operator+(Located a, const Tensor& b) { return binary_tt("add", Op::Add, a, b); }
@@ -263,8 +270,8 @@ Tensor where(const Tensor& cond, const Tensor& a, const Tensor& b, std::source_l
         fail<TypeError>("where", "condition must be bool, got " + describe(*c), loc);
     }
     DType dtype = result_type(*na, *nb);
-    ir::Shape shape = build::broadcast_shapes(
-        "where", build::broadcast_shapes("where", c->shape(), na->shape(), loc), nb->shape(), loc);
+    ir::Shape shape = broadcast_shapes(
+        "where", broadcast_shapes("where", c->shape(), na->shape(), loc), nb->shape(), loc);
     check_shape("where", shape, dtype, loc);
     return make_tensor(build::where(build::broadcast_to(c, shape),
                                     build::broadcast_to(build::cast(na, dtype), shape),

@@ -25,9 +25,9 @@ void check_device(const char* op, const TensorOptions& opts, const std::source_l
     }
 }
 
-Tensor finish(NodeRef n, const TensorOptions& opts) {
+Tensor finish(NodeRef n, const TensorOptions& opts, const std::source_location& loc) {
     Tensor t = make_tensor(std::move(n), opts.device());
-    t.impl()->requires_grad = opts.requires_grad();
+    if (opts.requires_grad()) t.requires_grad_(true, loc);
     return t;
 }
 
@@ -59,7 +59,7 @@ Tensor from_host(const char* op, int64_t n, Get get, const std::vector<int64_t>&
         case DType::Bool: static_cast<uint8_t*>(p)[i] = v != 0 ? 1 : 0; break;
         }
     }
-    return finish(detail::input_node(buf, shape), opts);
+    return finish(detail::input_node(buf, shape), opts, loc);
 }
 
 template <class T>
@@ -117,7 +117,7 @@ Tensor constant(const char* op, const std::vector<int64_t>& shape, double value,
     DType dtype = opts.dtype_or(DType::Float32);
     check_shape(op, shape, dtype, loc);
     check_device(op, opts, loc);
-    return finish(ir::make_const(value, dtype, shape), opts);
+    return finish(ir::make_const(value, dtype, shape), opts, loc);
 }
 }  // namespace
 
@@ -170,7 +170,7 @@ Tensor arange(Scalar start, Scalar end, Scalar step, TensorOptions opts, std::so
                         : ir::make_const(s.to_double(), work, {n});
     };
     NodeRef v = build::binary(Op::Add, c(start), build::binary(Op::Mul, i, c(step)));
-    return finish(build::cast(v, dtype), opts);
+    return finish(build::cast(v, dtype), opts, loc);
 }
 
 Tensor eye(int64_t n, TensorOptions opts, std::source_location loc) {
@@ -179,7 +179,7 @@ Tensor eye(int64_t n, TensorOptions opts, std::source_location loc) {
     check_device("eye", opts, loc);
     NodeRef r = ir::Node::make(Op::Iota, DType::Int64, {n, n}, {}, ir::AxisAttr{0});
     NodeRef c = ir::Node::make(Op::Iota, DType::Int64, {n, n}, {}, ir::AxisAttr{1});
-    return finish(build::cast(build::binary(Op::Eq, r, c), opts.dtype_or(DType::Float32)), opts);
+    return finish(build::cast(build::binary(Op::Eq, r, c), opts.dtype_or(DType::Float32)), opts, loc);
 }
 
 Tensor rand(std::vector<int64_t> shape, TensorOptions opts, std::source_location loc) {

@@ -59,7 +59,7 @@ Tensor matmul(const Tensor& ta, const Tensor& tb, std::source_location loc) {
     Shape batch_a(sa.begin(), sa.end() - 2), batch_b(sb.begin(), sb.end() - 2);
     Shape batch;
     try {
-        batch = build::broadcast_shapes("matmul", batch_a, batch_b, loc);
+        batch = broadcast_shapes("matmul", batch_a, batch_b, loc);
     } catch (const ShapeError&) {
         // Name the operands' shapes, not just their batch parts.
         size_t rank = std::max(batch_a.size(), batch_b.size());

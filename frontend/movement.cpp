@@ -237,7 +237,9 @@ Tensor Tensor::clone(std::source_location loc) const {
     return with_node(*this, node_of(*this, "clone", loc));
 }
 Tensor Tensor::detach(std::source_location loc) const {
-    return with_node(*this, node_of(*this, "detach", loc));
+    NodeRef n = node_of(*this, "detach", loc);
+    if (!n->tracks_grad()) return with_node(*this, n);
+    return with_node(*this, ir::Node::make(Op::Detach, n->dtype(), n->shape(), {n}));
 }
 
 Tensor cat(const std::vector<Tensor>& tensors, int64_t dim, std::source_location loc) {

@@ -142,6 +142,13 @@ struct Realizer {
                     if (!done.count(in)) stack.push_back({in, 0});
                     continue;
                 }
+                if (n->op() == ir::Op::Detach || n->op() == ir::Op::Leaf) {
+                    // Autograd markers are identities on values: programs never see them, so
+                    // a step's cache key does not depend on which tensors require grad.
+                    done[n] = done.at(n->input(0).get());
+                    stack.pop_back();
+                    continue;
+                }
                 std::vector<NodeRef> ins;
                 ins.reserve(n->inputs().size());
                 for (const NodeRef& in : n->inputs()) ins.push_back(done.at(in.get()));
@@ -238,10 +245,10 @@ void realize_unchecked(const std::vector<TensorImpl*>& impls) {
     std::vector<TensorImpl*> targets;
     std::vector<NodeRef> roots;  // keeps the recorded graphs alive while other threads swap
     for (TensorImpl* impl : impls) {
+        if (impl->value()) continue;
         NodeRef node = impl->node();
-        if (node->op() == ir::Op::Input) continue;
         if (NodeRef value = r.computed_value(node.get())) {
-            impl->set_node(value);
+            impl->set_value(node, value);
             continue;
         }
         targets.push_back(impl);
@@ -268,7 +275,7 @@ void realize_unchecked(const std::vector<TensorImpl*>& impls) {
             }
         }
     }
-    for (size_t i = 0; i < targets.size(); ++i) targets[i]->set_node(values[i]);
+    for (size_t i = 0; i < targets.size(); ++i) targets[i]->set_value(roots[i], values[i]);
 }
 
 }  // namespace
@@ -295,7 +302,13 @@ void realize_impls(const std::vector<TensorImpl*>& impls, const char* op,
 
 ir::NodeRef realized_node(TensorImpl& impl, const char* op, const std::source_location& loc) {
     realize_impls({&impl}, op, loc);
-    return impl.node();
+    NodeRef value = impl.value();
+    // Another thread may have given the tensor a new pending value in between.
+    while (!value) {
+        realize_impls({&impl}, op, loc);
+        value = impl.value();
+    }
+    return value;
 }
 
 }  // namespace kiln::detail

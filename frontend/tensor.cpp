@@ -5,11 +5,30 @@
 #include "frontend/checks.h"
 #include "frontend/realize.h"
 #include "frontend/tensor_impl.h"
+#include "kiln/autograd.h"
 
 namespace kiln {
 
 Tensor make_tensor(ir::NodeRef node, Device device) {
+    if (node->tracks_grad() && !GradMode::is_enabled())
+        node = ir::Node::make(ir::Op::Detach, node->dtype(), node->shape(), {node});
     return Tensor(std::make_shared<TensorImpl>(std::move(node), device));
+}
+
+void TensorImpl::set_value(const ir::NodeRef& of, ir::NodeRef input) {
+    ir::NodeRef old;  // released outside the lock
+    Guard g(lock_);
+    if (node_ != of) return;
+    if (!node_->tracks_grad()) {
+        old = std::move(node_);
+        node_ = std::move(input);
+    } else if (node_->op() == ir::Op::Leaf) {
+        old = std::move(node_);
+        node_ = ir::Node::make(ir::Op::Leaf, old->dtype(), old->shape(), {std::move(input)},
+                               old->attr());
+    } else {
+        value_ = std::move(input);
+    }
 }
 
 ir::NodeRef node_of(const Tensor& t, const char* op, const std::source_location& loc) {
@@ -67,7 +86,7 @@ int64_t Tensor::dim() const { return node(*this, "dim")->rank(); }
 int64_t Tensor::numel() const { return ir::numel(node(*this, "numel")->shape()); }
 DType Tensor::dtype() const { return node(*this, "dtype")->dtype(); }
 Device Tensor::device() const { return impl_ ? impl_->device : Device(); }
-bool Tensor::requires_grad() const { return impl_ && impl_->requires_grad; }
+bool Tensor::requires_grad() const { return impl_ && impl_->node()->tracks_grad(); }
 
 template <class T>
 T Tensor::item(std::source_location loc) const {

@@ -1,6 +1,8 @@
 #pragma once
-/// What a kiln::Tensor points to: the IR node of its current value and its device. Realizing a
-/// tensor swaps its node for an input node that owns the computed buffer.
+/// What a kiln::Tensor points to: the IR node of its current value, its device and its autograd
+/// state. Realizing a tensor swaps its node for an input node that owns the computed buffer,
+/// except for a tensor that requires grad: it keeps the expression (so a backward can still
+/// differentiate it after its value was read) and holds the value beside it.
 #include <atomic>
 #include <memory>
 #include <source_location>
@@ -22,16 +24,36 @@ public:
         Guard g(lock_);
         return node_;
     }
+    /// Replaces the value (an in-place op, or a realized value); any held value is dropped.
     void set_node(ir::NodeRef n) {
+        ir::NodeRef old_value;
         {
             Guard g(lock_);
             node_.swap(n);
+            value_.swap(old_value);
         }
         // `n` (the old node) is released here, outside the lock: that may free a whole graph.
     }
+    /// The input node holding the computed value, or nullptr while it is pending.
+    ir::NodeRef value() const {
+        Guard g(lock_);
+        if (value_) return value_;
+        if (node_->op() == ir::Op::Input) return node_;
+        if (node_->op() == ir::Op::Leaf && node_->input(0)->op() == ir::Op::Input)
+            return node_->input(0);
+        return nullptr;
+    }
+    /// Records the computed value `input` (an input node) of the node `of`, unless the tensor
+    /// has been given another value meanwhile. A tensor that does not require grad forgets its
+    /// expression; a leaf keeps only its marker over the value (its input is never
+    /// differentiated); any other tensor that requires grad keeps the expression.
+    void set_value(const ir::NodeRef& of, ir::NodeRef input);
 
     Device device;
-    bool requires_grad = false;
+    /// The gradient accumulated by backward() for a leaf (undefined until one reaches it).
+    Tensor grad;
+    /// Set by a backward() through this tensor without retain_graph: another one is refused.
+    std::atomic<bool> graph_freed{false};
 
 private:
     /// A spin lock around the copy of one pointer (a few ns uncontended; std::atomic of a
@@ -46,9 +68,11 @@ private:
     };
     mutable std::atomic<bool> lock_{false};
     ir::NodeRef node_;
+    ir::NodeRef value_;  ///< the value beside a kept expression (tensors that require grad)
 };
 
-/// A new tensor for `node` on `device`.
+/// A new tensor for `node` on `device`. With grad mode off (kiln::NoGradGuard), a node that
+/// tracks grad is wrapped in `detach`: results recorded there never carry gradients.
 Tensor make_tensor(ir::NodeRef node, Device device = Device());
 /// The node of a defined tensor; throws kiln::ValueError naming `op` for an undefined one.
 ir::NodeRef node_of(const Tensor& t, const char* op, const std::source_location& loc);

@@ -104,6 +104,8 @@ double unary(Op op, DType in_t, DType out_t, double x) {
     case Op::Reciprocal: return 1.0 / x;
     case Op::Not: return x != 0 ? 0.0 : 1.0;
     case Op::Cast: return cast_value(x, in_t, out_t);
+    case Op::Detach:
+    case Op::Leaf: return x;
     default: break;
     }
     KILN_CHECK(false, "interpret: not a unary op: " + std::string(op_name(op)));

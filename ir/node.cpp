@@ -51,6 +51,8 @@ size_t hash_attr(const Attr& attr) {
                 hash_mix(h, a.buffer);
             } else if constexpr (std::is_same_v<T, StageAttr>) {
                 hash_mix(h, a.stage);
+            } else if constexpr (std::is_same_v<T, LeafAttr>) {
+                hash_mix(h, a.id);
             }
         },
         attr);
@@ -71,6 +73,11 @@ Node::Node(Op op, DType dtype, Shape shape, std::vector<NodeRef> inputs, Attr at
     for (const NodeRef& in : inputs_) hash_mix(h, std::hash<const Node*>{}(in.get()));
     hash_mix(h, hash_attr(attr_));
     hash_ = h;
+    if (op_ == Op::Leaf) {
+        tracks_grad_ = true;
+    } else if (op_ != Op::Detach && is_floating(dtype_)) {
+        for (const NodeRef& in : inputs_) tracks_grad_ |= in->tracks_grad();
+    }
 }
 
 void Node::attr_mismatch() const {

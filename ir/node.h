@@ -62,6 +62,14 @@ struct PadAttr {
     std::vector<int64_t> before, after;
     bool operator==(const PadAttr&) const = default;
 };
+/// The identity of an autograd leaf (a tensor the user asked gradients for). Leaves with equal
+/// values stay distinct variables because ids are unique per process. `owner` is opaque to the IR
+/// (the frontend's tensor that accumulates the gradient); it is not part of equality.
+struct LeafAttr {
+    int64_t id = 0;
+    std::weak_ptr<void> owner;
+    bool operator==(const LeafAttr& o) const { return id == o.id; }
+};
 /// Loop variable number `index` of a loop kernel, ranging over [0, extent). The extent is part
 /// of the node so that index simplification can use ranges without any context.
 struct VarAttr {
@@ -81,7 +89,7 @@ struct StageAttr {
 };
 
 using Attr = std::variant<NoAttr, InputAttr, ConstAttr, AxisAttr, AxesAttr, PermuteAttr, SliceAttr,
-                          PadAttr, VarAttr, LoadAttr, StageAttr>;
+                          PadAttr, VarAttr, LoadAttr, StageAttr, LeafAttr>;
 
 class Node {
 public:
@@ -105,6 +113,10 @@ public:
         return *p;
     }
     size_t hash() const { return hash_; }
+    /// True when a gradient can flow from this node to a leaf: it is a `leaf`, or a float node
+    /// with such an input (a `detach` and non-float results cut the flow). O(1): computed when
+    /// the node is made, so asking whether a tensor requires grad costs nothing.
+    bool tracks_grad() const { return tracks_grad_; }
 
     Node(const Node&) = delete;
     Node& operator=(const Node&) = delete;
@@ -120,6 +132,7 @@ private:
     std::vector<NodeRef> inputs_;
     Attr attr_;
     size_t hash_;
+    bool tracks_grad_ = false;
 };
 
 // ---- small constructors used by every layer

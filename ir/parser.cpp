@@ -63,6 +63,7 @@ std::vector<AttrKey> attr_keys(VarAttr& a) {
 }
 std::vector<AttrKey> attr_keys(LoadAttr& a) { return {{"buffer", false, &a.buffer}}; }
 std::vector<AttrKey> attr_keys(StageAttr& a) { return {{"stage", false, &a.stage}}; }
+std::vector<AttrKey> attr_keys(LeafAttr& a) { return {{"id", false, &a.id}}; }
 template <class T>
 std::vector<AttrKey> attr_keys(T&) {
     return {};

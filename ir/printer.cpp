@@ -32,6 +32,7 @@ std::string attr_text(const Attr& attr) {
                 return fmt::format(" {{buffer={}}}", a.buffer);
             if constexpr (std::is_same_v<T, StageAttr>)
                 return fmt::format(" {{stage={}}}", a.stage);
+            if constexpr (std::is_same_v<T, LeafAttr>) return fmt::format(" {{id={}}}", a.id);
             return "";  // NoAttr; input and const print their value after the op name instead
         },
         attr);

@@ -15,7 +15,7 @@ namespace {
 
 // Names of the Attr alternatives, in variant order, as messages spell them.
 constexpr const char* kAttrKindNames[] = {"none",  "input", "const", "axis",   "axes", "perm",
-                                          "slice", "pad",   "index", "buffer", "stage"};
+                                          "slice", "pad",   "index", "buffer", "stage", "leaf"};
 static_assert(std::size(kAttrKindNames) == std::variant_size_v<Attr>);
 
 std::string shp(const Shape& s) { return shape_str(s); }
@@ -97,6 +97,8 @@ struct Checker {
                                    shp(n.shape())));
         switch (n.op()) {
         case Op::Cast: return "";
+        case Op::Detach:
+        case Op::Leaf: return same_dtype_as_input();
         case Op::Not:
             if (x.dtype() != DType::Bool || n.dtype() != DType::Bool)
                 return err(fmt::format("needs bool input and result, got {} -> {}", dt(x.dtype()),
@@ -395,6 +397,7 @@ size_t expected_attr_index(Op op) {
     case Op::LoopVar: return attr_index<VarAttr>();
     case Op::Load: return attr_index<LoadAttr>();
     case Op::StageResult: return attr_index<StageAttr>();
+    case Op::Leaf: return attr_index<LeafAttr>();
     default: return attr_index<NoAttr>();
     }
 }

@@ -37,6 +37,8 @@ bool same_const(const NodeRef& n, double v) { return n->op() == Op::Const && ir:
 
 /// One local rewrite of `n` whose inputs are already simplified; nullptr if none applies.
 NodeRef rewrite(const Node& n, const std::vector<NodeRef>& ins) {
+    // Autograd markers have done their work by the time a graph is compiled.
+    if (n.op() == Op::Detach || n.op() == Op::Leaf) return ins[0];
     OpCategory cat = ir::op_category(n.op());
     bool elementwise = ir::is_elementwise(n.op());
     if (elementwise) {

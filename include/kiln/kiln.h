@@ -1,5 +1,6 @@
 #pragma once
 /// Kiln: a deep-learning engine built like a compiler. Include this one header.
+#include "kiln/autograd.h"
 #include "kiln/device.h"
 #include "kiln/dtype.h"
 #include "kiln/error.h"

@@ -6,6 +6,7 @@
 #include <cstdint>
 #include <iosfwd>
 #include <memory>
+#include <optional>
 #include <source_location>
 #include <string>
 #include <vector>
@@ -45,7 +46,35 @@ public:
     int64_t numel() const;
     DType dtype() const;
     Device device() const;
+
+    // ---- autograd (see kiln/autograd.h)
+    /// Whether gradients flow from this tensor to some leaf.
     bool requires_grad() const;
+    /// Makes this tensor a leaf whose gradient backward() accumulates into grad() (float
+    /// dtypes only); false makes a leaf an ordinary tensor again. Refused on non-leaves.
+    Tensor& requires_grad_(bool requires_grad = true, KILN_LOC);
+    /// True for tensors that do not require grad and for leaves made by requires_grad_().
+    bool is_leaf() const;
+    /// The gradient accumulated into this leaf; undefined until a backward reaches it.
+    Tensor grad() const;
+    /// Accumulates the gradients of this tensor (times `gradient`, which defaults to 1 for a
+    /// single-element tensor) into the grad() of every leaf it depends on. The recorded graph
+    /// is freed for another backward unless retain_graph (which defaults to create_graph);
+    /// with create_graph the accumulated gradients require grad themselves.
+    void backward(const Tensor& gradient = {}, std::optional<bool> retain_graph = std::nullopt,
+                  bool create_graph = false, KILN_LOC) const;
+
+    // ---- in place: the tensor (and every handle to it) gets a new value. Views taken before
+    // keep the old one. A leaf that requires grad may only be updated with grad mode off.
+    Tensor& copy_(const Tensor& src, KILN_LOC);
+    Tensor& zero_(KILN_LOC);
+    Tensor& fill_(Scalar value, KILN_LOC);
+    Tensor& mul_(Scalar factor, KILN_LOC);
+    Tensor& mul_(const Tensor& other, KILN_LOC);
+    Tensor& add_(const Tensor& other, Scalar alpha = 1, KILN_LOC);
+    Tensor& add_(Scalar other, KILN_LOC);
+    Tensor& sub_(const Tensor& other, Scalar alpha = 1, KILN_LOC);
+    Tensor& div_(Scalar divisor, KILN_LOC);
 
     /// Computes the value if needed and copies the single element out; T must match dtype().
     template <class T>
@@ -106,6 +135,7 @@ public:
     Tensor flip(std::vector<int64_t> dims, KILN_LOC) const;
     Tensor contiguous(KILN_LOC) const;
     Tensor clone(KILN_LOC) const;
+    /// The same value, cut from autograd: it never requires grad.
     Tensor detach(KILN_LOC) const;
 
     Tensor matmul(const Tensor& other, KILN_LOC) const;

@@ -1,0 +1,124 @@
+// The autodiff pass: IR text in, gradient graph (after simplify) and its kernel count out.
+#include <algorithm>
+#include <functional>
+
+#include <catch2/catch.hpp>
+
+#include "ir/build.h"
+#include "ir/parser.h"
+#include "ir/printer.h"
+#include "passes/autodiff/autodiff.h"
+#include "passes/pipeline.h"
+#include "passes/simplify.h"
+
+using namespace kiln;
+
+namespace {
+
+/// The gradients of the (single-element) last root of `text` with respect to its leaf nodes,
+/// in order of appearance.
+struct Backward {
+    std::vector<ir::NodeRef> forward, leaves, grads;
+};
+Backward backward(const char* text) {
+    Backward b;
+    b.forward = ir::parse_graph(text);
+    std::vector<const ir::Node*> seen;
+    std::function<void(const ir::NodeRef&)> visit = [&](const ir::NodeRef& n) {
+        if (std::find(seen.begin(), seen.end(), n.get()) != seen.end()) return;
+        seen.push_back(n.get());
+        for (const ir::NodeRef& in : n->inputs()) visit(in);
+        if (n->op() == ir::Op::Leaf) b.leaves.push_back(n);
+    };
+    for (const ir::NodeRef& r : b.forward) visit(r);
+    const ir::NodeRef& out = b.forward.back();
+    b.grads = passes::gradients({out}, {ir::make_const(1, out->dtype(), out->shape())}, b.leaves);
+    return b;
+}
+
+int count_kernels(const ir::Program& p) {
+    int n = 0;
+    for (const auto& s : p.steps) n += std::holds_alternative<ir::KernelStep>(s);
+    return n;
+}
+
+}  // namespace
+
+TEST_CASE("the gradient of sum(x * x) is 2x, as a graph", "[autodiff]") {
+    Backward b = backward(R"(
+%0 = input 0 : f32[3]
+%x = leaf %0 {id=1} : f32[3]
+%sq = mul %x, %x : f32[3]
+%s = reduce_sum %sq {axes=[0]} : f32[1]
+%out = reshape %s : f32[]
+return %out
+)");
+    REQUIRE(b.grads.size() == 1);
+    std::vector<ir::NodeRef> simplified = passes::simplify({b.grads[0]});
+    CHECK(ir::print_graph(simplified) == R"(%0 = input 0 : f32[3]
+%1 = add %0, %0 : f32[3]
+return %1
+)");
+}
+
+TEST_CASE("views differentiate into views: permute, slice and expand", "[autodiff]") {
+    // y = sum(expand(slice(permute(x)))): the gradient is a pad of the permuted sum, no copy.
+    Backward b = backward(R"(
+%0 = input 0 : f32[2,4]
+%x = leaf %0 {id=1} : f32[2,4]
+%t = permute %x {perm=[1,0]} : f32[4,2]
+%s = slice %t {start=[1,0], step=[2,1]} : f32[2,2]
+%r = reshape %s : f32[2,1,2]
+%e = expand %r : f32[2,3,2]
+%sum = reduce_sum %e {axes=[0,1,2]} : f32[1,1,1]
+%out = reshape %sum : f32[]
+return %out
+)");
+    std::vector<ir::NodeRef> g = passes::simplify({b.grads[0]});
+    for (const ir::Node* n : ir::topo_order(g)) {
+        INFO(ir::print_graph(g));
+        ir::OpCategory c = ir::op_category(n->op());
+        CHECK((c == ir::OpCategory::Movement || c == ir::OpCategory::Source ||
+               n->op() == ir::Op::ReduceSum));
+    }
+    // d/dx = 3 at the sliced positions (odd rows of x^T, i.e. odd columns of x), 0 elsewhere.
+    passes::PipelineResult r = passes::run_pipeline(g);
+    CHECK(count_kernels(r.program) == 1);
+}
+
+TEST_CASE("sum(gelu(x*w+b)) forward and backward fuse into few kernels", "[autodiff]") {
+    // x [256,64], w and b [64] broadcast over rows, as the frontend records it.
+    Backward b = backward(R"(
+%x0 = input 0 : f32[256,64]
+%w0 = input 1 : f32[64]
+%b0 = input 2 : f32[64]
+%x = leaf %x0 {id=1} : f32[256,64]
+%w = leaf %w0 {id=2} : f32[64]
+%b = leaf %b0 {id=3} : f32[64]
+%wr = reshape %w : f32[1,64]
+%we = expand %wr : f32[256,64]
+%br = reshape %b : f32[1,64]
+%be = expand %br : f32[256,64]
+%3 = mul %x, %we : f32[256,64]
+%4 = add %3, %be : f32[256,64]
+%5 = const 0.70710677 : f32[256,64]
+%6 = mul %4, %5 : f32[256,64]
+%7 = erf %6 : f32[256,64]
+%8 = const 1 : f32[256,64]
+%9 = add %8, %7 : f32[256,64]
+%10 = const 0.5 : f32[256,64]
+%11 = mul %4, %10 : f32[256,64]
+%12 = mul %11, %9 : f32[256,64]
+%13 = reduce_sum %12 {axes=[0,1]} : f32[1,1]
+%out = reshape %13 : f32[]
+return %out
+)");
+    REQUIRE(b.grads.size() == 3);
+    std::vector<ir::NodeRef> roots = {b.forward.back(), b.grads[0], b.grads[1], b.grads[2]};
+    passes::PipelineResult r = passes::run_pipeline(roots);
+    INFO(passes::print_fusion(r.plan));
+    // One kernel per output, nothing materialized in between: the loss (a full reduction), dx
+    // (elementwise, recomputing gelu' from x, w and b) and dw, db (column sums).
+    CHECK(count_kernels(r.program) == 4);
+    CHECK(r.program.steps.size() == 4);
+}

@@ -9,6 +9,7 @@
 #include "frontend/checks.h"
 #include "frontend/elementwise.h"
 #include "frontend/graph_builder.h"
+#include "frontend/pending.h"
 #include "frontend/tensor_impl.h"
 #include "kiln/autograd.h"
 #include "passes/autodiff/autodiff.h"
@@ -86,15 +87,13 @@ void check_not_freed(const char* op, const TensorImpl& impl, const std::string& 
 void accumulate_grad(TensorImpl& leaf, const NodeRef& g) {
     if (!leaf.grad.defined()) {
         leaf.grad = Tensor(std::make_shared<TensorImpl>(g, leaf.device));
-        return;
+    } else {
+        NodeRef old = leaf.grad.impl()->node();
+        // A leaf given a value of another shape or dtype since starts over.
+        bool same = old->shape() == g->shape() && old->dtype() == g->dtype();
+        leaf.grad.impl()->set_node(same ? build::binary(Op::Add, old, g) : g);
     }
-    NodeRef old = leaf.grad.impl()->node();
-    if (old->shape() != g->shape() || old->dtype() != g->dtype()) {
-        // The leaf was given a value of another shape or dtype since: start over.
-        leaf.grad.impl()->set_node(g);
-        return;
-    }
-    leaf.grad.impl()->set_node(build::binary(Op::Add, old, g));
+    detail::note_pending(leaf.grad.impl());
 }
 
 /// Assigns `result` (computed from the tensor with the public ops) to `self` in place.
@@ -118,6 +117,7 @@ Tensor& assign(Tensor& self, const Tensor& result, const char* op,
         r = Node::make(Op::Leaf, r->dtype(), r->shape(), {detached(r)}, current->attr());
     }
     self.impl()->set_node(std::move(r));
+    if (!self.impl()->value()) detail::note_pending(self.impl());
     return self;
 }
 
@@ -165,6 +165,10 @@ bool Tensor::is_leaf() const {
 }
 
 Tensor Tensor::grad() const { return impl_ ? impl_->grad : Tensor(); }
+Tensor& Tensor::mutable_grad() {
+    if (!impl_) throw ValueError("mutable_grad: called on an undefined tensor");
+    return impl_->grad;
+}
 
 void Tensor::backward(const Tensor& gradient, std::optional<bool> retain_graph,
                       bool create_graph, std::source_location loc) const {

@@ -12,7 +12,9 @@
 
 #include "codegen/cpu_compiler.h"
 #include "frontend/checks.h"
+#include "frontend/const_lifting.h"
 #include "frontend/dump.h"
+#include "frontend/pending.h"
 #include "frontend/realize_stats.h"
 #include "passes/pipeline.h"
 #include "runtime/cpu_allocator.h"
@@ -162,13 +164,25 @@ struct Realizer {
         return canonical;
     }
 
-    /// The program for `canonical` (a graph of `nodes` nodes), compiled on a miss.
-    std::shared_ptr<runtime::CompiledProgram> program_for(const std::vector<NodeRef>& canonical,
-                                                          int64_t nodes) {
+    ConstLifter lifter;
+
+    /// The program for `graph` (canonical, of `nodes` nodes), compiled on a miss. A miss on a
+    /// graph that differs from an earlier one only in constant values runs the lifted graph
+    /// instead (its constants' buffers are appended to `inputs`).
+    std::shared_ptr<runtime::CompiledProgram>
+    program_for(const std::vector<NodeRef>& graph, int64_t nodes,
+                std::vector<std::shared_ptr<runtime::Buffer>>& inputs) {
         std::shared_ptr<ProgramSlot> slot;
         std::vector<std::vector<NodeRef>> dropped;  // destroyed after the lock, at return
+        std::vector<NodeRef> canonical = graph;
         {
-            std::lock_guard lock(programs_mutex);
+            std::unique_lock lock(programs_mutex);
+            if (!programs.count(canonical)) {
+                lock.unlock();
+                std::vector<NodeRef> lifted = lifter.lift(canonical, inputs);
+                if (!lifted.empty()) canonical = std::move(lifted);
+                lock.lock();
+            }
             std::shared_ptr<ProgramSlot>& s = programs[canonical];
             if (!s) {
                 s = std::make_shared<ProgramSlot>();
@@ -259,7 +273,7 @@ void realize_unchecked(const std::vector<TensorImpl*>& impls) {
     int64_t nodes = 0;
     std::vector<NodeRef> canonical = r.canonicalize(roots, inputs, &nodes);
     dump_graph_if_requested(canonical);
-    std::shared_ptr<runtime::CompiledProgram> compiled = r.program_for(canonical, nodes);
+    std::shared_ptr<runtime::CompiledProgram> compiled = r.program_for(canonical, nodes, inputs);
     std::vector<std::shared_ptr<runtime::Buffer>> outputs = runtime::execute(*compiled, inputs);
     realize_counters().realizations++;
     std::vector<NodeRef> values(targets.size());
@@ -288,7 +302,15 @@ void realize_impls(const std::vector<TensorImpl*>& impls, const char* op,
         throw OutOfMemoryError(std::string(op) + ": " + what + where);
     };
     try {
-        realize_unchecked(impls);
+        std::vector<std::shared_ptr<TensorImpl>> extra = co_pending(impls);
+        reset_recorded_ops();
+        if (extra.empty()) {
+            realize_unchecked(impls);
+        } else {
+            std::vector<TensorImpl*> all = impls;
+            for (const auto& e : extra) all.push_back(e.get());
+            realize_unchecked(all);
+        }
     } catch (const OutOfMemoryError& e) {
         out_of_memory(e.what());
     } catch (const std::bad_alloc&) {

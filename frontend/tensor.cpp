@@ -3,6 +3,7 @@
 #include <type_traits>
 
 #include "frontend/checks.h"
+#include "frontend/pending.h"
 #include "frontend/realize.h"
 #include "frontend/tensor_impl.h"
 #include "kiln/autograd.h"
@@ -12,7 +13,16 @@ namespace kiln {
 Tensor make_tensor(ir::NodeRef node, Device device) {
     if (node->tracks_grad() && !GradMode::is_enabled())
         node = ir::Node::make(ir::Op::Detach, node->dtype(), node->shape(), {node});
-    return Tensor(std::make_shared<TensorImpl>(std::move(node), device));
+    bool autograd = node->tracks_grad() || node->op() == ir::Op::Detach;
+    Tensor t(std::make_shared<TensorImpl>(std::move(node), device));
+    if (autograd) detail::note_pending(t.impl());
+    if (detail::count_recorded_op()) {
+        // A thread that keeps recording without reading: compute this result (and what
+        // shares its graph) now, so the pending graph stays bounded.
+        detail::realize_impls({t.impl().get()}, "realize (pending graph bound)",
+                              std::source_location());
+    }
+    return t;
 }
 
 void TensorImpl::set_value(const ir::NodeRef& of, ir::NodeRef input) {

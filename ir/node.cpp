@@ -21,6 +21,8 @@ void hash_ints(size_t& seed, const std::vector<int64_t>& v) {
     for (int64_t x : v) hash_mix(seed, std::hash<int64_t>{}(x));
 }
 
+}  // namespace
+
 size_t hash_attr(const Attr& attr) {
     size_t h = attr.index();
     std::visit(
@@ -58,8 +60,6 @@ size_t hash_attr(const Attr& attr) {
         attr);
     return h;
 }
-
-}  // namespace
 
 bool ConstAttr::operator==(const ConstAttr& o) const {
     return std::bit_cast<uint64_t>(f) == std::bit_cast<uint64_t>(o.f) && i == o.i;

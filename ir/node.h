@@ -146,6 +146,9 @@ double const_value(const Node& n);
 int64_t const_int(const Node& n);
 bool is_const(const NodeRef& n, double value);
 
+/// A hash of an attribute's value (what node hashes combine).
+size_t hash_attr(const Attr& attr);
+
 /// Number of live interned nodes (for tests and leak checks).
 size_t live_node_count();
 

@@ -57,6 +57,9 @@ public:
     bool is_leaf() const;
     /// The gradient accumulated into this leaf; undefined until a backward reaches it.
     Tensor grad() const;
+    /// The gradient slot itself: `t.mutable_grad() = {}` drops the gradient (what zero_grad
+    /// does by default in PyTorch).
+    Tensor& mutable_grad();
     /// Accumulates the gradients of this tensor (times `gradient`, which defaults to 1 for a
     /// single-element tensor) into the grad() of every leaf it depends on. The recorded graph
     /// is freed for another backward unless retain_graph (which defaults to create_graph);

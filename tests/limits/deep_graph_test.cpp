@@ -170,3 +170,16 @@ TEST_CASE("a long chain of views through permuted layouts realizes, exactly", "[
     }
     CHECK(x.to_vector<float>() == h);
 }
+
+TEST_CASE("a loop that records and never reads is realized past the pending bound",
+          "[limits][deep][pending]") {
+    Tensor x = start(0.0f);
+    reset_stats();
+    const int64_t steps = (int64_t(1) << 18) + 1000;  // one past kMaxPendingOps
+    for (int64_t i = 0; i < steps; ++i) x = x + 1.0;
+    // The op that crossed the bound computed its result: the graph left is the last 1000 ops.
+    CHECK(stats().realizations == 1);
+    std::string graph = graph_text({x});
+    CHECK(std::count(graph.begin(), graph.end(), '\n') < 1010);
+    CHECK(x.to_vector<float>() == std::vector<float>(4, static_cast<float>(steps)));
+}

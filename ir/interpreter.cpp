@@ -236,7 +236,10 @@ private:
         }
         case OpCategory::Reduce: reduce(n, out); break;
         case OpCategory::Movement: movement(n, out); break;
-        case OpCategory::Extern: matmul(n, out); break;
+        case OpCategory::Extern:
+            if (n.op() == Op::Matmul) matmul(n, out);
+            else indexing(n, out);
+            break;
         case OpCategory::Loop: break;
         }
         KILN_CHECK(out.values.size() == count, "interpret: wrong result size");
@@ -367,6 +370,33 @@ private:
                     po[i * cols + j] = s;
                 }
         }
+    }
+
+    // gather reads row 0 for an out-of-range index and scatter_add skips it (the runtime
+    // reports both).
+    void indexing(const Node& n, RefTensor& out) {
+        bool gather = n.op() == Op::Gather;
+        const RefTensor& index = value(n, gather ? 1 : 0);
+        const RefTensor& src = value(n, gather ? 0 : 1);
+        int64_t axis = n.attr_as<IndexAttr>().axis;
+        AxisSplit dense = split_at(gather ? src.shape : n.shape(), axis);
+        int64_t rows = index.shape[static_cast<size_t>(axis)];
+        out.values.assign(static_cast<size_t>(numel(n.shape())), 0.0);
+        for (int64_t a = 0; a < dense.outer; ++a)
+            for (int64_t k = 0; k < rows; ++k) {
+                int64_t j = static_cast<int64_t>(index.values[static_cast<size_t>(a * rows + k)]);
+                bool ok = j >= 0 && j < dense.size;
+                if (!ok && (!gather || dense.size == 0)) continue;
+                if (!ok) j = 0;
+                for (int64_t b = 0; b < dense.inner; ++b) {
+                    size_t r = static_cast<size_t>((a * rows + k) * dense.inner + b);
+                    size_t d = static_cast<size_t>((a * dense.size + j) * dense.inner + b);
+                    if (gather) out.values[r] = src.values[d];
+                    else out.values[d] += src.values[r];
+                }
+            }
+        if (!gather && !is_floating(n.dtype()))
+            for (double& v : out.values) v = wrap(static_cast<uint64_t>(as_int(v)), n.dtype());
     }
 
     const std::function<RefTensor(const Node&)>& input_value_;

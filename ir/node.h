@@ -62,6 +62,13 @@ struct PadAttr {
     std::vector<int64_t> before, after;
     bool operator==(const PadAttr&) const = default;
 };
+/// The axis of a gather / scatter_add and the call site it reports bad indices for: `site` is
+/// a number the frontend gives each user call (op name, file:line), 0 when unknown.
+struct IndexAttr {
+    int64_t axis = 0;
+    int64_t site = 0;
+    bool operator==(const IndexAttr&) const = default;
+};
 /// The identity of an autograd leaf (a tensor the user asked gradients for). Leaves with equal
 /// values stay distinct variables because ids are unique per process. `owner` is opaque to the IR
 /// (the frontend's tensor that accumulates the gradient); it is not part of equality.
@@ -89,7 +96,7 @@ struct StageAttr {
 };
 
 using Attr = std::variant<NoAttr, InputAttr, ConstAttr, AxisAttr, AxesAttr, PermuteAttr, SliceAttr,
-                          PadAttr, VarAttr, LoadAttr, StageAttr, LeafAttr>;
+                          PadAttr, VarAttr, LoadAttr, StageAttr, LeafAttr, IndexAttr>;
 
 class Node {
 public:

@@ -33,7 +33,19 @@ struct MatmulStep {
     DType dtype = DType::Float32;
 };
 
-using Step = std::variant<KernelStep, MatmulStep>;
+/// A gather or scatter_add (see ops.def) on contiguous buffers: `dense` is the tensor indexed
+/// along the axis ([outer, size, inner]), `rows` the index's count per outer position; `rows`
+/// buffer holds [outer, rows, inner] elements (gather's result / scatter_add's source).
+struct IndexStep {
+    bool scatter = false;
+    int64_t dense = 0, index = 0, rows = 0;  ///< program buffers
+    AxisSplit split;                         ///< of the dense tensor
+    int64_t count = 0;                       ///< index entries per outer position
+    DType dtype = DType::Float32;
+    int64_t site = 0;  ///< the user call that bad indices are reported for (IndexAttr::site)
+};
+
+using Step = std::variant<KernelStep, MatmulStep, IndexStep>;
 
 struct Program {
     std::vector<ProgramBuffer> buffers;

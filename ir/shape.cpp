@@ -60,4 +60,14 @@ std::string ints_str(const std::vector<int64_t>& values) {
 
 std::string shape_str(const Shape& shape) { return ints_str(shape); }
 
+AxisSplit split_at(const Shape& shape, int64_t axis) {
+    AxisSplit s;
+    for (int64_t d = 0; d < static_cast<int64_t>(shape.size()); ++d) {
+        if (d < axis) s.outer *= shape[d];
+        else if (d == axis) s.size = shape[d];
+        else s.inner *= shape[d];
+    }
+    return s;
+}
+
 }  // namespace kiln::ir

@@ -26,6 +26,12 @@ std::string shape_problem(const Shape& shape, DType dtype);
 int64_t numel(const Shape& shape);
 /// Row-major (C-contiguous) strides, in elements.
 std::vector<int64_t> contiguous_strides(const Shape& shape);
+/// A shape seen as [outer, size, inner] around one axis (row-major): element (o, k, i) is at
+/// (o * size + k) * inner + i. What gather and scatter_add loop over.
+struct AxisSplit {
+    int64_t outer = 1, size = 1, inner = 1;
+};
+AxisSplit split_at(const Shape& shape, int64_t axis);
 /// "[2,3]" as in error messages and IR text.
 std::string shape_str(const Shape& shape);
 /// "[0,2]" for a list of axes or any int list.

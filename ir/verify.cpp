@@ -15,7 +15,7 @@ namespace {
 
 // Names of the Attr alternatives, in variant order, as messages spell them.
 constexpr const char* kAttrKindNames[] = {"none",  "input", "const", "axis",   "axes", "perm",
-                                          "slice", "pad",   "index", "buffer", "stage", "leaf"};
+                                          "slice", "pad",   "index", "buffer", "stage", "leaf", "gather"};
 static_assert(std::size(kAttrKindNames) == std::variant_size_v<Attr>);
 
 std::string shp(const Shape& s) { return shape_str(s); }
@@ -302,6 +302,36 @@ struct Checker {
         return "";
     }
 
+    // gather(src, index) / scatter_add(index, src): dense [A..., S, B...], index i64 [A..., K],
+    // rows (the gathered result / the scattered source) [A..., K, B...].
+    std::string indexing() const {
+        bool gather = n.op() == Op::Gather;
+        const Node& index = gather ? in(1) : in(0);
+        const Node& values = gather ? in(0) : in(1);
+        const Shape& dense = gather ? in(0).shape() : n.shape();
+        const Shape& rows = gather ? n.shape() : in(1).shape();
+        int64_t axis = n.attr_as<IndexAttr>().axis;
+        if (index.dtype() != DType::Int64)
+            return err(fmt::format("index must be i64, got {}", dt(index.dtype())));
+        if (values.dtype() != n.dtype())
+            return err(fmt::format("input dtype {} differs from result {}", dt(values.dtype()),
+                                   dt(n.dtype())));
+        if (axis < 0 || axis >= static_cast<int64_t>(dense.size()) || index.rank() != axis + 1)
+            return err(fmt::format("axis {} does not fit {} indexed by {}", axis, shp(dense),
+                                   shp(index.shape())));
+        Shape want(dense.begin(), dense.begin() + axis);
+        want.push_back(index.shape()[axis]);
+        if (!std::equal(want.begin(), want.end() - 1, index.shape().begin()))
+            return err(fmt::format("index {} does not match the leading dims of {}",
+                                   shp(index.shape()), shp(dense)));
+        want.insert(want.end(), dense.begin() + axis + 1, dense.end());
+        if (rows != want)
+            return err(fmt::format("rows {} should be {} ({} indexed by {})", shp(rows), shp(want),
+                                   shp(dense), shp(index.shape())));
+        if (!gather && n.dtype() == DType::Bool) return err("needs a numeric dtype, got bool");
+        return "";
+    }
+
     std::string loop() const {
         if (!n.shape().empty())
             return err(fmt::format("result must be a scalar, got {}", shp(n.shape())));
@@ -360,7 +390,8 @@ struct Checker {
         case OpCategory::Ternary: return ternary();
         case OpCategory::Reduce: return reduce();
         case OpCategory::Movement: return movement();
-        case OpCategory::Extern: return matmul();
+        case OpCategory::Extern:
+            return n.op() == Op::Matmul ? matmul() : indexing();
         case OpCategory::Loop: return loop();
         }
         return "";
@@ -398,6 +429,8 @@ size_t expected_attr_index(Op op) {
     case Op::Load: return attr_index<LoadAttr>();
     case Op::StageResult: return attr_index<StageAttr>();
     case Op::Leaf: return attr_index<LeafAttr>();
+    case Op::Gather:
+    case Op::ScatterAdd: return attr_index<IndexAttr>();
     default: return attr_index<NoAttr>();
     }
 }

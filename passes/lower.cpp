@@ -439,7 +439,9 @@ LoweredKernel lower_kernel(const FusionPlan& plan, const Node* root) {
 using LoweredKernels = std::unordered_map<const Node*, LoweredKernel>;
 
 /// Whether kernels need lowering: extern calls and empty results have none.
-bool has_kernel(const Node* n) { return n->op() != Op::Matmul && ir::numel(n->shape()) > 0; }
+bool has_kernel(const Node* n) {
+    return ir::op_category(n->op()) != OpCategory::Extern && ir::numel(n->shape()) > 0;
+}
 
 /// Whether n's fused expression (up to buffers) holds a reduction.
 bool region_has_reduction(const FusionPlan& plan, const Node* n) {
@@ -502,6 +504,23 @@ ir::Program build_program(const FusionPlan& plan, const LoweredKernels& lowered)
             if (m.m * m.k == 0) m.batch = ir::numel(Shape(s.begin(), s.end() - 2));
             m.dtype = n->dtype();
             p.steps.push_back(m);
+            continue;
+        }
+        if (n->op() == Op::Gather || n->op() == Op::ScatterAdd) {
+            ir::IndexStep st;
+            st.scatter = n->op() == Op::ScatterAdd;
+            const Node* dense = st.scatter ? n : n->input(0).get();
+            const Node* index = n->input(st.scatter ? 0 : 1).get();
+            const Node* rows = st.scatter ? n->input(1).get() : n;
+            const auto& attr = n->attr_as<ir::IndexAttr>();
+            st.dense = buffer(dense);
+            st.index = buffer(index);
+            st.rows = buffer(rows);
+            st.split = ir::split_at(dense->shape(), attr.axis);
+            st.count = index->shape().back();
+            st.dtype = n->dtype();
+            st.site = attr.site;
+            p.steps.push_back(st);
             continue;
         }
         if (!has_kernel(n)) {

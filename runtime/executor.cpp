@@ -2,10 +2,13 @@
 
 #include <algorithm>
 #include <atomic>
+#include <optional>
 #include <string>
+#include <tuple>
 
 #include "kiln/error.h"
 #include "runtime/blas.h"
+#include "runtime/indexing.h"
 #include "runtime/thread_pool.h"
 
 namespace kiln::runtime {
@@ -96,6 +99,20 @@ ExecutionPlan make_plan(const CompiledProgram& compiled) {
                                " elements) is bound to " + buffer_desc(program, b));
             }
             plan.min_chunk[s] = kernel_min_chunk(ks->kernel);
+        } else if (const auto* ix = std::get_if<ir::IndexStep>(&program.steps[s])) {
+            int64_t dense = ix->split.outer * ix->split.size * ix->split.inner;
+            int64_t rows = ix->split.outer * ix->count * ix->split.inner;
+            const std::tuple<int64_t, int64_t, DType> operands[] = {
+                {ix->dense, dense, ix->dtype},
+                {ix->index, ix->split.outer * ix->count, DType::Int64},
+                {ix->rows, rows, ix->dtype}};
+            for (auto [b, expected, dtype] : operands) {
+                use(b, s);
+                const ir::ProgramBuffer& pb = program.buffers[static_cast<size_t>(b)];
+                KILN_CHECK(pb.dtype == dtype && ir::numel(pb.shape) == expected,
+                           "executor: index step " + std::to_string(s) + " does not fit " +
+                               buffer_desc(program, b));
+            }
         } else {
             const auto& mm = std::get<ir::MatmulStep>(program.steps[s]);
             KILN_CHECK(mm.dtype == DType::Float32 || mm.dtype == DType::Float64,
@@ -187,6 +204,7 @@ std::vector<std::shared_ptr<Buffer>> execute(const CompiledProgram& compiled,
 
     std::vector<void*> pointers;
     size_t kernel_index = 0;
+    std::optional<IndexOutOfRange> bad_index;  // the first one, reported after the run
     for (size_t s = 0; s < program.steps.size(); ++s) {
         for (int64_t b : plan->allocate_before[s]) {
             const ir::ProgramBuffer& pb = program.buffers[static_cast<size_t>(b)];
@@ -198,6 +216,13 @@ std::vector<std::shared_ptr<Buffer>> execute(const CompiledProgram& compiled,
             run_kernel(compiled.kernels[kernel_index++], pointers.data(),
                        ks->kernel.parallel_extent(), plan->min_chunk[s]);
             g_kernels_launched.fetch_add(1, std::memory_order_relaxed);
+        } else if (const auto* ix = std::get_if<ir::IndexStep>(&program.steps[s])) {
+            const int64_t* bad = run_index_step(
+                *ix, bufs[static_cast<size_t>(ix->dense)]->data(),
+                static_cast<const int64_t*>(bufs[static_cast<size_t>(ix->index)]->data()),
+                bufs[static_cast<size_t>(ix->rows)]->data());
+            if (bad && !bad_index) bad_index.emplace(*bad, ix->split.size, ix->site);
+            g_extern_calls.fetch_add(1, std::memory_order_relaxed);
         } else {
             const auto& mm = std::get<ir::MatmulStep>(program.steps[s]);
             void* a = bufs[static_cast<size_t>(mm.a)]->data();
@@ -219,6 +244,7 @@ std::vector<std::shared_ptr<Buffer>> execute(const CompiledProgram& compiled,
         bufs[static_cast<size_t>(b)] = Buffer::allocate(pb.dtype, ir::numel(pb.shape));
     }
 
+    if (bad_index) throw *bad_index;
     std::vector<std::shared_ptr<Buffer>> results;
     results.reserve(program.outputs.size());
     for (int64_t out : program.outputs) results.push_back(bufs[static_cast<size_t>(out)]);

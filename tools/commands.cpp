@@ -32,6 +32,18 @@ std::string describe_matmul(const ir::MatmulStep& m) {
                        dtype_name(m.dtype), batch, m.m, m.k, m.k, m.n, m.m, m.n);
 }
 
+std::string describe_index(const ir::IndexStep& s) {
+    return fmt::format("{} {} [{},{},{}] by [{},{}] (runtime, no generated code)",
+                       s.scatter ? "scatter_add" : "gather", dtype_name(s.dtype), s.split.outer,
+                       s.split.size, s.split.inner, s.split.outer, s.count);
+}
+
+/// An extern step in words.
+std::string describe_extern(const ir::Step& step) {
+    if (const auto* m = std::get_if<ir::MatmulStep>(&step)) return describe_matmul(*m);
+    return describe_index(std::get<ir::IndexStep>(step));
+}
+
 std::string plural(int64_t n, const char* word) {
     return fmt::format("{} {}{}", n, word, n == 1 ? "" : "s");
 }
@@ -44,7 +56,7 @@ void print_program(const ir::Program& program, std::FILE* out) {
             fmt::print(out, "{}", ir::print_loop_kernel(k->kernel));
             ++kernels;
         } else {
-            fmt::print(out, "extern {}\n", describe_matmul(std::get<ir::MatmulStep>(step)));
+            fmt::print(out, "extern {}\n", describe_extern(step));
             ++externs;
         }
     }
@@ -138,7 +150,7 @@ int cmd_codegen(const std::vector<std::string>& args, std::FILE* out) {
             fmt::print(out, "{}", compiler.llvm_ir(k->kernel, optimized));
         } else {
             fmt::print(out, "\n; extern {}: {}\n", index,
-                       describe_matmul(std::get<ir::MatmulStep>(step)));
+                       describe_extern(step));
         }
         ++index;
     }

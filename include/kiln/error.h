@@ -31,6 +31,13 @@ public:
     using Error::Error;
 };
 
+/// An index read from data is out of range (an embedding id, a class target, a gather index).
+/// The message names the op, the offending value, the bound and the call site.
+class IndexError : public Error {
+public:
+    using Error::Error;
+};
+
 /// Memory ran out (the system refused an allocation, or an address-space limit was reached).
 /// The message says how many bytes were asked for, what the caching allocator holds in use and
 /// in its cache, the op and the call site. Nothing is left half-done: the tensors involved keep

@@ -14,11 +14,13 @@
 #include "frontend/checks.h"
 #include "frontend/const_lifting.h"
 #include "frontend/dump.h"
+#include "frontend/index_sites.h"
 #include "frontend/pending.h"
 #include "frontend/realize_stats.h"
 #include "passes/pipeline.h"
 #include "runtime/cpu_allocator.h"
 #include "runtime/executor.h"
+#include "runtime/indexing.h"
 #include "runtime/thread_pool.h"
 
 namespace kiln::detail {
@@ -311,6 +313,8 @@ void realize_impls(const std::vector<TensorImpl*>& impls, const char* op,
             for (const auto& e : extra) all.push_back(e.get());
             realize_unchecked(all);
         }
+    } catch (const runtime::IndexOutOfRange& e) {
+        throw IndexError(index_error_message(e.site, e.value, e.bound));
     } catch (const OutOfMemoryError& e) {
         out_of_memory(e.what());
     } catch (const std::bad_alloc&) {

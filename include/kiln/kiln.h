@@ -4,6 +4,7 @@
 #include "kiln/device.h"
 #include "kiln/dtype.h"
 #include "kiln/error.h"
+#include "kiln/functional.h"
 #include "kiln/inspect.h"
 #include "kiln/options.h"
 #include "kiln/stats.h"

@@ -1,0 +1,214 @@
+// conv2d and pooling as views: every kernel offset (ki, kj) is a strided slice of the padded
+// input, so pooling is an elementwise fold over the slices (one fused kernel) and conv2d is
+// im2col (the slices stacked into [C*kh*kw, N*Ho*Wo]) times the weight as one BLAS matmul. The
+// backward comes from the views' rules: the slices' gradients are pads that add up (col2im).
+#include <limits>
+
+#include "frontend/checks.h"
+#include "frontend/graph_builder.h"
+#include "frontend/tensor_impl.h"
+#include "kiln/functional.h"
+
+namespace kiln {
+namespace {
+
+using ir::NodeRef;
+using ir::Shape;
+
+struct Window {
+    int64_t kh, kw, sh, sw, ph, pw, dh, dw;
+    int64_t ho, wo;  ///< output size
+};
+
+std::vector<int64_t> pair_arg(const char* op, const char* name, std::vector<int64_t> v,
+                              int64_t min, const std::source_location& loc) {
+    if (v.size() == 1) v.push_back(v[0]);
+    if (v.size() != 2 || v[0] < min || v[1] < min) {
+        fail<ValueError>(op, std::string(name) + " " + ir::ints_str(v) + " must be two values >= " +
+                                 std::to_string(min), loc);
+    }
+    return v;
+}
+
+Window window(const char* op, const Shape& x, std::vector<int64_t> kernel,
+              std::vector<int64_t> stride, std::vector<int64_t> padding,
+              std::vector<int64_t> dilation, const std::source_location& loc) {
+    kernel = pair_arg(op, "kernel size", kernel, 1, loc);
+    stride = pair_arg(op, "stride", stride.empty() ? kernel : stride, 1, loc);
+    padding = pair_arg(op, "padding", padding, 0, loc);
+    dilation = pair_arg(op, "dilation", dilation, 1, loc);
+    Window w{kernel[0], kernel[1], stride[0], stride[1], padding[0], padding[1],
+             dilation[0], dilation[1], 0, 0};
+    int64_t h = x[x.size() - 2], wd = x[x.size() - 1];
+    int64_t eh = w.dh * (w.kh - 1) + 1, ew = w.dw * (w.kw - 1) + 1;  // dilated kernel extent
+    if (h + 2 * w.ph < eh || wd + 2 * w.pw < ew) {
+        fail<ShapeError>(op, "the kernel " + ir::ints_str(kernel) + " (dilation " +
+                                 ir::ints_str(dilation) + ") is larger than the padded input " +
+                                 ir::shape_str(x), loc);
+    }
+    w.ho = (h + 2 * w.ph - eh) / w.sh + 1;
+    w.wo = (wd + 2 * w.pw - ew) / w.sw + 1;
+    return w;
+}
+
+/// The input of kernel offset (ki, kj) for every output position: [..., Ho, Wo], a view of the
+/// padded input xp.
+NodeRef offset_view(const NodeRef& xp, const Window& w, int64_t ki, int64_t kj) {
+    size_t r = xp->shape().size();
+    std::vector<int64_t> start(r, 0), step(r, 1);
+    start[r - 2] = ki * w.dh;
+    start[r - 1] = kj * w.dw;
+    step[r - 2] = w.sh;
+    step[r - 1] = w.sw;
+    Shape shape = xp->shape();
+    shape[r - 2] = w.ho;
+    shape[r - 1] = w.wo;
+    return build::slice(xp, start, step, shape);
+}
+
+NodeRef pad_hw(const NodeRef& x, const Window& w) {
+    size_t r = x->shape().size();
+    std::vector<int64_t> before(r, 0), after(r, 0);
+    before[r - 2] = after[r - 2] = w.ph;
+    before[r - 1] = after[r - 1] = w.pw;
+    return build::pad(x, before, after);
+}
+
+/// x as [N, C, H, W] (a batch of one for [C, H, W]); checks rank and dtype.
+NodeRef batched(const char* op, const Tensor& t, bool& unbatched,
+                const std::source_location& loc) {
+    NodeRef x = node_of(t, op, loc);
+    require_floating(op, *x, loc);
+    if (x->rank() != 3 && x->rank() != 4) {
+        fail<ShapeError>(op, "expects [N, C, H, W] or [C, H, W] input, got " + describe(*x), loc);
+    }
+    unbatched = x->rank() == 3;
+    if (unbatched) {
+        Shape s = x->shape();
+        s.insert(s.begin(), 1);
+        x = build::reshape(x, s);
+    }
+    return x;
+}
+
+Tensor finish(NodeRef r, bool unbatched, const Tensor& like) {
+    if (unbatched) {
+        Shape s = r->shape();
+        s.erase(s.begin());
+        r = build::reshape(r, s);
+    }
+    return make_tensor(r, like.device());
+}
+
+}  // namespace
+
+Tensor max_pool2d(const Tensor& x, std::vector<int64_t> kernel, std::vector<int64_t> stride,
+                  std::vector<int64_t> padding, std::source_location loc) {
+    bool unbatched = false;
+    NodeRef n = batched("max_pool2d", x, unbatched, loc);
+    Window w = window("max_pool2d", n->shape(), kernel, stride, padding, {1, 1}, loc);
+    if (w.ph * 2 > w.kh || w.pw * 2 > w.kw) {
+        fail<ValueError>("max_pool2d", "padding " + ir::ints_str({w.ph, w.pw}) +
+                                           " must be at most half the kernel size", loc);
+    }
+    // Padding counts as -inf: pad a mask of the input and pick -inf outside it.
+    NodeRef xp = pad_hw(n, w);
+    NodeRef inside = pad_hw(ir::make_int_const(1, DType::Bool, n->shape()), w);
+    NodeRef neg_inf = build::scalar_like(-std::numeric_limits<double>::infinity(), xp);
+    xp = (w.ph || w.pw) ? build::where(inside, xp, neg_inf) : xp;
+    NodeRef r;
+    for (int64_t ki = 0; ki < w.kh; ++ki)
+        for (int64_t kj = 0; kj < w.kw; ++kj) {
+            NodeRef v = offset_view(xp, w, ki, kj);
+            r = r ? build::binary(ir::Op::Max, r, v) : v;
+        }
+    return finish(r, unbatched, x);
+}
+
+Tensor avg_pool2d(const Tensor& x, std::vector<int64_t> kernel, std::vector<int64_t> stride,
+                  std::vector<int64_t> padding, std::source_location loc) {
+    bool unbatched = false;
+    NodeRef n = batched("avg_pool2d", x, unbatched, loc);
+    Window w = window("avg_pool2d", n->shape(), kernel, stride, padding, {1, 1}, loc);
+    if (w.ph * 2 > w.kh || w.pw * 2 > w.kw) {
+        fail<ValueError>("avg_pool2d", "padding " + ir::ints_str({w.ph, w.pw}) +
+                                           " must be at most half the kernel size", loc);
+    }
+    NodeRef xp = pad_hw(n, w);
+    NodeRef r;
+    for (int64_t ki = 0; ki < w.kh; ++ki)
+        for (int64_t kj = 0; kj < w.kw; ++kj) {
+            NodeRef v = offset_view(xp, w, ki, kj);
+            r = r ? build::binary(ir::Op::Add, r, v) : v;
+        }
+    r = build::binary(ir::Op::Mul, r, build::scalar_like(1.0 / double(w.kh * w.kw), r));
+    return finish(r, unbatched, x);
+}
+
+Tensor conv2d(const Tensor& x, const Tensor& weight, const Tensor& bias,
+              std::vector<int64_t> stride, std::vector<int64_t> padding,
+              std::vector<int64_t> dilation, int64_t groups, std::source_location loc) {
+    bool unbatched = false;
+    NodeRef n = batched("conv2d", x, unbatched, loc);
+    NodeRef wt = node_of(weight, "conv2d", loc);
+    const Shape& xs = n->shape();
+    const Shape& ws = wt->shape();
+    if (groups < 1) fail<ValueError>("conv2d", "groups must be >= 1, got " + std::to_string(groups), loc);
+    if (wt->rank() != 4 || ws[1] * groups != xs[1] || ws[0] % groups != 0) {
+        fail<ShapeError>("conv2d", "the weight " + describe(*wt) + " does not fit the input " +
+                                       describe(*n) + " with groups=" + std::to_string(groups) +
+                                       " (expected [out, in / groups, kh, kw])", loc);
+    }
+    if (wt->dtype() != n->dtype()) {
+        fail<TypeError>("conv2d", "the input " + describe(*n) + " and the weight " +
+                                      describe(*wt) + " have different dtypes", loc);
+    }
+    Window w = window("conv2d", xs, {ws[2], ws[3]}, stride, padding, dilation, loc);
+    int64_t batch = xs[0], cg = ws[1], og = ws[0] / groups, kk = w.kh * w.kw;
+    int64_t cols_n = batch * w.ho * w.wo;
+    NodeRef xp = pad_hw(n, w);
+    std::vector<NodeRef> outs;
+    for (int64_t g = 0; g < groups; ++g) {
+        NodeRef xg = xp;
+        if (groups > 1) {
+            Shape s = xp->shape();
+            s[1] = cg;
+            xg = build::slice(xp, {0, g * cg, 0, 0}, {1, 1, 1, 1}, s);
+        }
+        // cols[c, k, n, i, j] = xg[n, c, i*s + ki*d, j*s + kj*d]: the offsets stacked on a new
+        // axis (as cat does it: pads picked by position), then permuted and flattened.
+        Shape one = {batch, cg, 1, w.ho, w.wo};
+        Shape all = {batch, cg, kk, w.ho, w.wo};
+        NodeRef pos = ir::Node::make(ir::Op::Iota, DType::Int64, all, {}, ir::AxisAttr{2});
+        NodeRef stacked;
+        for (int64_t k = kk; k-- > 0;) {
+            NodeRef v = build::reshape(offset_view(xg, w, k / w.kw, k % w.kw), one);
+            NodeRef placed = build::pad(v, {0, 0, k, 0, 0}, {0, 0, kk - 1 - k, 0, 0});
+            stacked = stacked ? build::where(build::binary(ir::Op::Eq, pos,
+                                                           ir::make_int_const(k, DType::Int64, all)),
+                                             placed, stacked)
+                              : placed;
+        }
+        NodeRef cols = build::reshape(build::permute(stacked, {1, 2, 0, 3, 4}), {cg * kk, cols_n});
+        NodeRef wg = wt;
+        if (groups > 1) wg = build::slice(wt, {g * og, 0, 0, 0}, {1, 1, 1, 1}, {og, cg, w.kh, w.kw});
+        NodeRef out = build::matmul(build::reshape(wg, {og, cg * kk}), cols);  // [og, N*Ho*Wo]
+        outs.push_back(build::reshape(out, {og, batch, w.ho, w.wo}));
+    }
+    std::vector<Tensor> parts;
+    for (const NodeRef& o : outs) parts.push_back(make_tensor(o, x.device()));
+    Tensor y = parts.size() == 1 ? parts[0] : kiln::cat(parts, 0, loc);
+    y = y.permute({1, 0, 2, 3}, loc);  // [N, O, Ho, Wo]
+    if (bias.defined()) {
+        NodeRef nb = node_of(bias, "conv2d", loc);
+        if (nb->shape() != Shape{ws[0]}) {
+            fail<ShapeError>("conv2d", "the bias " + describe(*nb) + " must be [" +
+                                           std::to_string(ws[0]) + "]", loc);
+        }
+        y = Located(y, loc) + bias.reshape({ws[0], 1, 1}, loc);
+    }
+    if (unbatched) y = y.squeeze(0, loc);
+    return y;
+}
+
+}  // namespace kiln

@@ -70,28 +70,6 @@ Tensor from_vector(const std::vector<T>& values, const std::vector<int64_t>& sha
                      loc);
 }
 
-/// Kiln's generator: a 64-bit Mersenne twister behind a mutex, seeded by manual_seed.
-struct Generator {
-    std::mutex mutex;
-    std::mt19937_64 engine{0x6b696c6eULL};
-    /// Uniform in [0, 1) with 53 random bits.
-    double uniform() { return static_cast<double>(engine() >> 11) * 0x1.0p-53; }
-};
-Generator& generator() {
-    static Generator g;
-    return g;
-}
-
-/// The dtype of rand/randn samples (a float), after checking the shape.
-DType random_dtype(const char* op, const std::vector<int64_t>& shape, const TensorOptions& opts,
-                   const std::source_location& loc) {
-    DType dtype = opts.dtype_or(DType::Float32);
-    if (!is_floating(dtype))
-        fail<TypeError>(op, std::string("needs a floating dtype, got ") + dtype_name(dtype), loc);
-    check_shape(op, shape, dtype, loc);
-    return dtype;
-}
-
 }  // namespace
 
 Tensor tensor(std::vector<float> v, std::vector<int64_t> s, TensorOptions o, std::source_location l) {
@@ -180,47 +158,6 @@ Tensor eye(int64_t n, TensorOptions opts, std::source_location loc) {
     NodeRef r = ir::Node::make(Op::Iota, DType::Int64, {n, n}, {}, ir::AxisAttr{0});
     NodeRef c = ir::Node::make(Op::Iota, DType::Int64, {n, n}, {}, ir::AxisAttr{1});
     return finish(build::cast(build::binary(Op::Eq, r, c), opts.dtype_or(DType::Float32)), opts, loc);
-}
-
-Tensor rand(std::vector<int64_t> shape, TensorOptions opts, std::source_location loc) {
-    DType dtype = random_dtype("rand", shape, opts, loc);
-    Generator& g = generator();
-    std::lock_guard lock(g.mutex);
-    auto draw = [&](int64_t) {
-        double u = g.uniform();
-        // f32 rounding could produce exactly 1.0; keep [0, 1).
-        if (dtype == DType::Float32 && static_cast<float>(u) >= 1.0f) u = 0x1.fffffep-1;
-        return u;
-    };
-    return from_host("rand", ir::numel(shape), draw, shape, dtype, opts, loc);
-}
-
-Tensor randn(std::vector<int64_t> shape, TensorOptions opts, std::source_location loc) {
-    DType dtype = random_dtype("randn", shape, opts, loc);
-    Generator& g = generator();
-    std::lock_guard lock(g.mutex);
-    // Box-Muller, two samples per pair of uniforms (reproducible across standard libraries).
-    double spare = 0;
-    bool has_spare = false;
-    auto draw = [&](int64_t) {
-        if (has_spare) {
-            has_spare = false;
-            return spare;
-        }
-        double u1 = 1.0 - g.uniform();  // (0, 1]: log is finite
-        double u2 = g.uniform();
-        double r = std::sqrt(-2.0 * std::log(u1));
-        spare = r * std::sin(2 * std::numbers::pi * u2);
-        has_spare = true;
-        return r * std::cos(2 * std::numbers::pi * u2);
-    };
-    return from_host("randn", ir::numel(shape), draw, shape, dtype, opts, loc);
-}
-
-void manual_seed(uint64_t seed) {
-    Generator& g = generator();
-    std::lock_guard lock(g.mutex);
-    g.engine.seed(seed);
 }
 
 }  // namespace kiln

@@ -7,6 +7,7 @@
 
 #include <fmt/format.h>
 
+#include "ir/philox.h"
 #include "ir/verify.h"
 #include "kiln/error.h"
 
@@ -258,6 +259,13 @@ private:
                             out.values.size(), dtype_name(n.dtype()), shape_str(n.shape())));
         } else if (n.op() == Op::Const) {
             out.values.assign(count, const_value(n));
+        } else if (n.op() == Op::Random) {
+            auto seed = static_cast<uint64_t>(as_int(value(n, 0).values[0]));
+            auto offset = static_cast<uint64_t>(as_int(value(n, 1).values[0]));
+            int64_t word = n.attr_as<RandomAttr>().word;
+            out.values.resize(count);
+            for (size_t e = 0; e < count; ++e)
+                out.values[e] = philox_uniform(n.dtype(), seed, offset + e, word);
         } else {  // iota
             int64_t axis = n.attr_as<AxisAttr>().axis;
             out.values.reserve(count);

@@ -55,6 +55,8 @@ size_t hash_attr(const Attr& attr) {
                 hash_mix(h, a.stage);
             } else if constexpr (std::is_same_v<T, LeafAttr>) {
                 hash_mix(h, a.id);
+            } else if constexpr (std::is_same_v<T, RandomAttr>) {
+                hash_mix(h, a.word);
             } else if constexpr (std::is_same_v<T, IndexAttr>) {
                 hash_mix(h, a.axis);
                 hash_mix(h, a.site);

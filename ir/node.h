@@ -69,6 +69,12 @@ struct IndexAttr {
     int64_t site = 0;
     bool operator==(const IndexAttr&) const = default;
 };
+/// Which Philox output word(s) a random node uses (0..3; f64 uses word and word + 1), so that
+/// several numbers per element (Box-Muller's pair) come from one counter.
+struct RandomAttr {
+    int64_t word = 0;
+    bool operator==(const RandomAttr&) const = default;
+};
 /// The identity of an autograd leaf (a tensor the user asked gradients for). Leaves with equal
 /// values stay distinct variables because ids are unique per process. `owner` is opaque to the IR
 /// (the frontend's tensor that accumulates the gradient); it is not part of equality.
@@ -96,7 +102,7 @@ struct StageAttr {
 };
 
 using Attr = std::variant<NoAttr, InputAttr, ConstAttr, AxisAttr, AxesAttr, PermuteAttr, SliceAttr,
-                          PadAttr, VarAttr, LoadAttr, StageAttr, LeafAttr, IndexAttr>;
+                          PadAttr, VarAttr, LoadAttr, StageAttr, LeafAttr, IndexAttr, RandomAttr>;
 
 class Node {
 public:

@@ -33,6 +33,7 @@ std::string attr_text(const Attr& attr) {
             if constexpr (std::is_same_v<T, StageAttr>)
                 return fmt::format(" {{stage={}}}", a.stage);
             if constexpr (std::is_same_v<T, LeafAttr>) return fmt::format(" {{id={}}}", a.id);
+            if constexpr (std::is_same_v<T, RandomAttr>) return fmt::format(" {{word={}}}", a.word);
             if constexpr (std::is_same_v<T, IndexAttr>)
                 return fmt::format(" {{axis={}, site={}}}", a.axis, a.site);
             return "";  // NoAttr; input and const print their value after the op name instead

@@ -15,7 +15,7 @@ namespace {
 
 // Names of the Attr alternatives, in variant order, as messages spell them.
 constexpr const char* kAttrKindNames[] = {"none",  "input", "const", "axis",   "axes", "perm",
-                                          "slice", "pad",   "index", "buffer", "stage", "leaf", "gather"};
+                                          "slice", "pad",   "index", "buffer", "stage", "leaf", "gather", "word"};
 static_assert(std::size(kAttrKindNames) == std::variant_size_v<Attr>);
 
 std::string shp(const Shape& s) { return shape_str(s); }
@@ -59,8 +59,25 @@ struct Checker {
             if (!is_numeric(n.dtype())) return err("dtype bool is not numeric");
             return "";
         }
+        case Op::Random: return random();
         default: return "";  // input: any dtype and shape
         }
+    }
+
+    // random and philox: float result, i64 seed and offset/counter, a word that fits.
+    std::string random() const {
+        if (!is_floating(n.dtype()))
+            return err(fmt::format("needs a float dtype, got {}", dt(n.dtype())));
+        for (size_t i = 0; i < 2; ++i)
+            if (in(i).dtype() != DType::Int64 || !in(i).shape().empty())
+                return err(fmt::format("input {} must be i64[], got {}{}", i, dt(in(i).dtype()),
+                                       shp(in(i).shape())));
+        int64_t word = n.attr_as<RandomAttr>().word;
+        int64_t last = n.dtype() == DType::Float32 ? 3 : 2;
+        if (word < 0 || word > last)
+            return err(fmt::format("word {} out of range [0, {}] for {}", word, last,
+                                   dt(n.dtype())));
+        return "";
     }
 
     // The printer and parser round-trip constants exactly only when the unused field is zero
@@ -361,6 +378,7 @@ struct Checker {
             }
             return "";
         }
+        case Op::Philox: return random();
         case Op::StageResult:
             if (n.attr_as<StageAttr>().stage < 0)
                 return err(fmt::format("negative stage {}", n.attr_as<StageAttr>().stage));
@@ -431,6 +449,8 @@ size_t expected_attr_index(Op op) {
     case Op::Leaf: return attr_index<LeafAttr>();
     case Op::Gather:
     case Op::ScatterAdd: return attr_index<IndexAttr>();
+    case Op::Random:
+    case Op::Philox: return attr_index<RandomAttr>();
     default: return attr_index<NoAttr>();
     }
 }

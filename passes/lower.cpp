@@ -124,6 +124,17 @@ private:
 
     NodeRef source(const Node* n, const Index& idx) {
         if (n->op() == Op::Const) return Node::make(Op::Const, n->dtype(), {}, {}, n->attr());
+        if (n->op() == Op::Random) {
+            // The element's row-major number in the random node's own shape, plus the offset.
+            std::vector<int64_t> strides = ir::contiguous_strides(n->shape());
+            NodeRef e = index::constant(0);
+            for (size_t d = 0; d < idx.size(); ++d) e = index::add(e, index::mul(idx[d], strides[d]));
+            NodeRef t = index::true_value();
+            NodeRef seed = expr(n->input(0).get(), {}, t);
+            NodeRef counter = Node::make(Op::Add, DType::Int64, {}, {expr(n->input(1).get(), {}, t), e});
+            ops_.insert("random");
+            return Node::make(Op::Philox, n->dtype(), {}, {seed, counter}, n->attr());
+        }
         KILN_CHECK(n->op() == Op::Iota, "lower: unexpected source");
         NodeRef i = idx[n->attr_as<ir::AxisAttr>().axis];
         return n->dtype() == DType::Int64 ? i : Node::make(Op::Cast, n->dtype(), {}, {i});

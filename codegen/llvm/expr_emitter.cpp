@@ -7,6 +7,7 @@
 
 #include "codegen/llvm/math_calls.h"
 #include "codegen/llvm/vector_math.h"
+#include "ir/philox.h"
 #include "kiln/error.h"
 
 namespace kiln::codegen {
@@ -142,6 +143,7 @@ llvm::Value* ExprEmitter::emit_node(const NodeRef& np) {
         return v;
     }
     case Op::Load: return emit_load(np);
+    case Op::Philox: return emit_philox(np);
     default: break;
     }
     switch (ir::op_category(n.op())) {
@@ -178,6 +180,44 @@ llvm::Value* ExprEmitter::emit_node(const NodeRef& np) {
     default: break;
     }
     fail(np, "op '" + std::string(ir::op_name(n.op())) + "' cannot appear in a loop kernel");
+}
+
+// ir::philox_uniform in 32-bit integer arithmetic (the products in 64 bits, as in the
+// reference), so the loop vectorizer turns it into vector multiplies.
+llvm::Value* ExprEmitter::emit_philox(const NodeRef& np) {
+    const Node& n = *np;
+    if (n.input(0)->dtype() != DType::Int64 || n.input(1)->dtype() != DType::Int64)
+        fail(np, "philox needs i64 seed and counter");
+    llvm::Value* seed = emit(n.input(0));
+    llvm::Value* counter = emit(n.input(1));
+    llvm::Type* i32 = b_.getInt32Ty();
+    llvm::Type* i64 = b_.getInt64Ty();
+    auto lo = [&](llvm::Value* v) { return b_.CreateTrunc(v, i32); };
+    auto hi = [&](llvm::Value* v) { return b_.CreateTrunc(b_.CreateLShr(v, 32), i32); };
+    llvm::Value* c[4] = {lo(counter), hi(counter), b_.getInt32(0), b_.getInt32(0)};
+    llvm::Value* k[2] = {lo(seed), hi(seed)};
+    for (int round = 0; round < 10; ++round) {
+        if (round > 0) {
+            k[0] = b_.CreateAdd(k[0], b_.getInt32(ir::kPhiloxW0));
+            k[1] = b_.CreateAdd(k[1], b_.getInt32(ir::kPhiloxW1));
+        }
+        llvm::Value* p0 = b_.CreateMul(b_.CreateZExt(c[0], i64), b_.getInt64(ir::kPhiloxM0));
+        llvm::Value* p1 = b_.CreateMul(b_.CreateZExt(c[2], i64), b_.getInt64(ir::kPhiloxM1));
+        llvm::Value* next[4] = {b_.CreateXor(b_.CreateXor(hi(p1), c[1]), k[0]), lo(p1),
+                                b_.CreateXor(b_.CreateXor(hi(p0), c[3]), k[1]), lo(p0)};
+        for (int i = 0; i < 4; ++i) c[i] = next[i];
+    }
+    int64_t word = n.attr_as<ir::RandomAttr>().word;
+    if (n.dtype() == DType::Float32) {
+        llvm::Value* bits = b_.CreateLShr(c[word], 8);
+        return b_.CreateFMul(b_.CreateUIToFP(bits, b_.getFloatTy()),
+                             llvm::ConstantFP::get(b_.getFloatTy(), 0x1p-24));
+    }
+    if (n.dtype() != DType::Float64 || word > 2) fail(np, "philox result must be f32 or f64");
+    llvm::Value* bits = b_.CreateOr(b_.CreateShl(b_.CreateZExt(c[word + 1], i64), 32),
+                                    b_.CreateZExt(c[word], i64));
+    return b_.CreateFMul(b_.CreateUIToFP(b_.CreateLShr(bits, 11), b_.getDoubleTy()),
+                         llvm::ConstantFP::get(b_.getDoubleTy(), 0x1p-53));
 }
 
 llvm::Value* ExprEmitter::emit_load(const NodeRef& np) {

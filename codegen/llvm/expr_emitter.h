@@ -56,6 +56,7 @@ public:
 private:
     llvm::Value* emit_node(const ir::NodeRef& n);
     llvm::Value* emit_load(const ir::NodeRef& n);
+    llvm::Value* emit_philox(const ir::NodeRef& n);
     llvm::Value* emit_unary(const ir::NodeRef& n, llvm::Value* x);
     llvm::Value* emit_binary(const ir::NodeRef& n, llvm::Value* a, llvm::Value* b);
     llvm::Value* emit_cast(DType from, DType to, llvm::Value* x);

@@ -26,11 +26,14 @@ struct KernelStep {
     std::vector<int64_t> buffers;
 };
 
-/// out[b] = a[b] @ b[b] for contiguous row-major a [batch,m,k], b [batch,k,n], out [batch,m,n].
+/// out[b] = a[b] @ b[b] for contiguous row-major a [batch,m,k], b [batch,k,n], out [batch,m,n];
+/// with trans_a the buffer holds a as [batch,k,m] (a transposed view read in place by BLAS),
+/// with trans_b b as [batch,n,k].
 struct MatmulStep {
     int64_t a = 0, b = 0, out = 0;
     int64_t batch = 1, m = 0, k = 0, n = 0;
     DType dtype = DType::Float32;
+    bool trans_a = false, trans_b = false;
 };
 
 /// A gather or scatter_add (see ops.def) on contiguous buffers: `dense` is the tensor indexed

@@ -126,14 +126,30 @@ FusionPlan plan_fusion(const std::vector<NodeRef>& roots, int64_t max_kernel_ops
     for (const Node* n : plan.order) {
         if (ir::op_category(n->op()) != ir::OpCategory::Extern) continue;
         plan.materialize(n, "extern op result");
-        for (const NodeRef& in : n->inputs())
+        for (const NodeRef& in : n->inputs()) {
+            const ir::Node* src = n->op() == ir::Op::Matmul ? transposed_source(in.get()) : nullptr;
+            if (src) {
+                plan.materialize(src, "transposed operand of extern matmul (read in place)");
+                continue;
+            }
             plan.materialize(in.get(), std::string("operand of extern ") +
                                            std::string(ir::op_name(n->op())) +
                                            " (needs contiguous memory)");
+        }
     }
     bound_kernel_sizes(plan, max_kernel_ops);
     materialize_shared_reductions(plan);
     return plan;
+}
+
+const ir::Node* transposed_source(const ir::Node* operand) {
+    if (operand->op() != ir::Op::Permute || operand->rank() < 2) return nullptr;
+    const auto& perm = operand->attr_as<ir::PermuteAttr>().perm;
+    int64_t r = operand->rank();
+    for (int64_t i = 0; i < r - 2; ++i)
+        if (perm[i] != i) return nullptr;
+    if (perm[r - 2] != r - 1 || perm[r - 1] != r - 2) return nullptr;
+    return operand->input(0).get();
 }
 
 std::string print_fusion(const FusionPlan& plan) {

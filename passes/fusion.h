@@ -52,6 +52,11 @@ FusionPlan plan_fusion(const std::vector<ir::NodeRef>& roots,
 /// Re-applies the "reduction shared by several kernels" rule after the plan changed.
 void materialize_shared_reductions(FusionPlan& plan);
 
+/// For a matmul operand that is a transpose of its input's last two dims (batch dims kept), that
+/// input: BLAS reads it in place with a transpose flag, so the transposed view needs no copy.
+/// nullptr for any other operand.
+const ir::Node* transposed_source(const ir::Node* operand);
+
 /// Text listing of the partition: one line per kernel or extern call with its reason.
 std::string print_fusion(const FusionPlan& plan);
 

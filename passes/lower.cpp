@@ -504,8 +504,14 @@ ir::Program build_program(const FusionPlan& plan, const LoweredKernels& lowered)
     for (const Node* n : plan.schedule()) {
         if (n->op() == Op::Matmul) {
             ir::MatmulStep m;
-            m.a = buffer(n->input(0).get());
-            m.b = buffer(n->input(1).get());
+            // A transposed operand that fusion left unmaterialized is read in place.
+            auto operand = [&](const Node* in, bool& trans) {
+                const Node* src = transposed_source(in);
+                trans = src && !plan.is_buffer(in);
+                return buffer(trans ? src : in);
+            };
+            m.a = operand(n->input(0).get(), m.trans_a);
+            m.b = operand(n->input(1).get(), m.trans_b);
             m.out = buffer(n);
             const Shape& s = n->input(0)->shape();
             m.m = s[s.size() - 2];

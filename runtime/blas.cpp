@@ -21,6 +21,7 @@ namespace {
 // CBLAS enum values (cblas.h), spelled out so no BLAS header is needed.
 constexpr int kRowMajor = 101;
 constexpr int kNoTrans = 111;
+constexpr int kTrans = 112;
 
 using SgemmFn = void (*)(int, int, int, int, int, int, float, const float*, int, const float*,
                          int, float, float*, int);
@@ -305,7 +306,7 @@ constexpr int64_t kBlasSingleThreadVolume = 64 * 64 * 64;
 
 template <typename T, typename Fn>
 void gemm_blas(Fn fn, int64_t batch, int64_t m, int64_t n, int64_t k, const T* a, const T* b,
-               T* c) {
+               T* c, Transposes t) {
     if (batch <= 0 || m <= 0 || n <= 0) return;
     if (k <= 0) {  // BLAS would leave c alone with beta = 0 and k = 0 on some versions: be sure
         std::memset(c, 0, static_cast<size_t>(batch * m * n) * sizeof(T));
@@ -316,9 +317,10 @@ void gemm_blas(Fn fn, int64_t batch, int64_t m, int64_t n, int64_t k, const T* a
                "gemm: sizes exceed the BLAS int range: m=" + std::to_string(m) +
                    " n=" + std::to_string(n) + " k=" + std::to_string(k));
     auto one = [&](int64_t i) {
-        fn(kRowMajor, kNoTrans, kNoTrans, static_cast<int>(m), static_cast<int>(n),
-           static_cast<int>(k), T(1), a + i * m * k, static_cast<int>(k), b + i * k * n,
-           static_cast<int>(n), T(0), c + i * m * n, static_cast<int>(n));
+        fn(kRowMajor, t.a ? kTrans : kNoTrans, t.b ? kTrans : kNoTrans, static_cast<int>(m),
+           static_cast<int>(n), static_cast<int>(k), T(1), a + i * m * k,
+           static_cast<int>(t.a ? m : k), b + i * k * n, static_cast<int>(t.b ? k : n), T(0),
+           c + i * m * n, static_cast<int>(n));
     };
     // OpenBLAS runs a product below m*n*k = 64^3 on the calling thread only (its
     // GEMM_MULTITHREAD_THRESHOLD), so a batch of such products would use one core: spread the
@@ -336,22 +338,39 @@ void gemm_blas(Fn fn, int64_t batch, int64_t m, int64_t n, int64_t k, const T* a
 
 }  // namespace
 
+/// The portable loops read plain layouts: transposed operands are copied first.
+template <typename T>
+void gemm_portable_transposed(int64_t batch, int64_t m, int64_t n, int64_t k, const T* a,
+                              const T* b, T* c, Transposes t) {
+    auto plain = [&](const T* x, int64_t rows, int64_t cols, std::vector<T>& copy) {
+        // x holds `batch` matrices [cols, rows]; copy them as [rows, cols].
+        copy.resize(static_cast<size_t>(batch * rows * cols));
+        for (int64_t i = 0; i < batch; ++i)
+            for (int64_t r = 0; r < rows; ++r)
+                for (int64_t q = 0; q < cols; ++q)
+                    copy[static_cast<size_t>((i * rows + r) * cols + q)] = x[(i * cols + q) * rows + r];
+        return copy.data();
+    };
+    std::vector<T> ca, cb;
+    gemm_portable(batch, m, n, k, t.a ? plain(a, m, k, ca) : a, t.b ? plain(b, k, n, cb) : b, c);
+}
+
 void gemm_f32(int64_t batch, int64_t m, int64_t n, int64_t k, const float* a, const float* b,
-              float* c) {
+              float* c, Transposes t) {
     const Blas& lib = blas();
     if (lib.sgemm != nullptr)
-        gemm_blas(lib.sgemm, batch, m, n, k, a, b, c);
+        gemm_blas(lib.sgemm, batch, m, n, k, a, b, c, t);
     else
-        gemm_portable(batch, m, n, k, a, b, c);
+        gemm_portable_transposed(batch, m, n, k, a, b, c, t);
 }
 
 void gemm_f64(int64_t batch, int64_t m, int64_t n, int64_t k, const double* a, const double* b,
-              double* c) {
+              double* c, Transposes t) {
     const Blas& lib = blas();
     if (lib.dgemm != nullptr)
-        gemm_blas(lib.dgemm, batch, m, n, k, a, b, c);
+        gemm_blas(lib.dgemm, batch, m, n, k, a, b, c, t);
     else
-        gemm_portable(batch, m, n, k, a, b, c);
+        gemm_portable_transposed(batch, m, n, k, a, b, c, t);
 }
 
 void gemm_portable_f32(int64_t batch, int64_t m, int64_t n, int64_t k, const float* a,

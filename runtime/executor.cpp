@@ -228,12 +228,13 @@ std::vector<std::shared_ptr<Buffer>> execute(const CompiledProgram& compiled,
             void* a = bufs[static_cast<size_t>(mm.a)]->data();
             void* b = bufs[static_cast<size_t>(mm.b)]->data();
             void* out = bufs[static_cast<size_t>(mm.out)]->data();
+            Transposes t{mm.trans_a, mm.trans_b};
             if (mm.dtype == DType::Float32)
                 gemm_f32(mm.batch, mm.m, mm.n, mm.k, static_cast<const float*>(a),
-                         static_cast<const float*>(b), static_cast<float*>(out));
+                         static_cast<const float*>(b), static_cast<float*>(out), t);
             else
                 gemm_f64(mm.batch, mm.m, mm.n, mm.k, static_cast<const double*>(a),
-                         static_cast<const double*>(b), static_cast<double*>(out));
+                         static_cast<const double*>(b), static_cast<double*>(out), t);
             g_extern_calls.fetch_add(1, std::memory_order_relaxed);
         }
         // Freed temps go back to the caching allocator, so later steps reuse warm memory.

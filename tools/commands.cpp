@@ -28,8 +28,9 @@ void print_renumbering(const CanonicalGraph& c, std::FILE* out) {
 
 std::string describe_matmul(const ir::MatmulStep& m) {
     std::string batch = m.batch == 1 ? "" : fmt::format("{} x ", m.batch);
-    return fmt::format("matmul {} {}[{},{}] x [{},{}] -> [{},{}] (runtime BLAS, no generated code)",
-                       dtype_name(m.dtype), batch, m.m, m.k, m.k, m.n, m.m, m.n);
+    return fmt::format("matmul {} {}[{},{}]{} x [{},{}]{} -> [{},{}] (runtime BLAS, no generated code)",
+                       dtype_name(m.dtype), batch, m.m, m.k, m.trans_a ? " (transposed)" : "",
+                       m.k, m.n, m.trans_b ? " (transposed)" : "", m.m, m.n);
 }
 
 std::string describe_index(const ir::IndexStep& s) {

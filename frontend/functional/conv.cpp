@@ -30,7 +30,8 @@ std::vector<int64_t> pair_arg(const char* op, const char* name, std::vector<int6
     return v;
 }
 
-Window window(const char* op, const Shape& x, std::vector<int64_t> kernel,
+/// The window of `op` over x [N, C, H, W]; `shown` is the input as the user passed it.
+Window window(const char* op, const Shape& x, const Shape& shown, std::vector<int64_t> kernel,
               std::vector<int64_t> stride, std::vector<int64_t> padding,
               std::vector<int64_t> dilation, const std::source_location& loc) {
     kernel = pair_arg(op, "kernel size", kernel, 1, loc);
@@ -42,9 +43,11 @@ Window window(const char* op, const Shape& x, std::vector<int64_t> kernel,
     int64_t h = x[x.size() - 2], wd = x[x.size() - 1];
     int64_t eh = w.dh * (w.kh - 1) + 1, ew = w.dw * (w.kw - 1) + 1;  // dilated kernel extent
     if (h + 2 * w.ph < eh || wd + 2 * w.pw < ew) {
-        fail<ShapeError>(op, "the kernel " + ir::ints_str(kernel) + " (dilation " +
-                                 ir::ints_str(dilation) + ") is larger than the padded input " +
-                                 ir::shape_str(x), loc);
+        std::string k = "the kernel " + ir::ints_str(kernel);
+        if (w.dh > 1 || w.dw > 1) k += " with dilation " + ir::ints_str(dilation);
+        fail<ShapeError>(op, k + " spans " + ir::ints_str({eh, ew}) + ", more than the input " +
+                                 ir::shape_str(shown) + " padded to " +
+                                 ir::ints_str({h + 2 * w.ph, wd + 2 * w.pw}), loc);
     }
     w.ho = (h + 2 * w.ph - eh) / w.sh + 1;
     w.wo = (wd + 2 * w.pw - ew) / w.sw + 1;
@@ -106,7 +109,7 @@ Tensor max_pool2d(const Tensor& x, std::vector<int64_t> kernel, std::vector<int6
                   std::vector<int64_t> padding, std::source_location loc) {
     bool unbatched = false;
     NodeRef n = batched("max_pool2d", x, unbatched, loc);
-    Window w = window("max_pool2d", n->shape(), kernel, stride, padding, {1, 1}, loc);
+    Window w = window("max_pool2d", n->shape(), x.sizes(), kernel, stride, padding, {1, 1}, loc);
     if (w.ph * 2 > w.kh || w.pw * 2 > w.kw) {
         fail<ValueError>("max_pool2d", "padding " + ir::ints_str({w.ph, w.pw}) +
                                            " must be at most half the kernel size", loc);
@@ -129,7 +132,7 @@ Tensor avg_pool2d(const Tensor& x, std::vector<int64_t> kernel, std::vector<int6
                   std::vector<int64_t> padding, std::source_location loc) {
     bool unbatched = false;
     NodeRef n = batched("avg_pool2d", x, unbatched, loc);
-    Window w = window("avg_pool2d", n->shape(), kernel, stride, padding, {1, 1}, loc);
+    Window w = window("avg_pool2d", n->shape(), x.sizes(), kernel, stride, padding, {1, 1}, loc);
     if (w.ph * 2 > w.kh || w.pw * 2 > w.kw) {
         fail<ValueError>("avg_pool2d", "padding " + ir::ints_str({w.ph, w.pw}) +
                                            " must be at most half the kernel size", loc);
@@ -153,17 +156,24 @@ Tensor conv2d(const Tensor& x, const Tensor& weight, const Tensor& bias,
     NodeRef wt = node_of(weight, "conv2d", loc);
     const Shape& xs = n->shape();
     const Shape& ws = wt->shape();
+    std::string input = describe(*node_of(x, "conv2d", loc));  // as the user passed it
     if (groups < 1) fail<ValueError>("conv2d", "groups must be >= 1, got " + std::to_string(groups), loc);
-    if (wt->rank() != 4 || ws[1] * groups != xs[1] || ws[0] % groups != 0) {
+    if (wt->rank() != 4 || ws[1] * groups != xs[1]) {
         fail<ShapeError>("conv2d", "the weight " + describe(*wt) + " does not fit the input " +
-                                       describe(*n) + " with groups=" + std::to_string(groups) +
-                                       " (expected [out, in / groups, kh, kw])", loc);
+                                       input + " with groups=" + std::to_string(groups) +
+                                       " (expected [out, " + std::to_string(xs[1] / groups) +
+                                       ", kh, kw]: in channels / groups)", loc);
+    }
+    if (ws[0] % groups != 0) {
+        fail<ShapeError>("conv2d", "the weight " + describe(*wt) + " has " +
+                                       std::to_string(ws[0]) + " out channels, which groups=" +
+                                       std::to_string(groups) + " does not divide", loc);
     }
     if (wt->dtype() != n->dtype()) {
-        fail<TypeError>("conv2d", "the input " + describe(*n) + " and the weight " +
-                                      describe(*wt) + " have different dtypes", loc);
+        fail<TypeError>("conv2d", "the input " + input + " and the weight " + describe(*wt) +
+                                      " have different dtypes", loc);
     }
-    Window w = window("conv2d", xs, {ws[2], ws[3]}, stride, padding, dilation, loc);
+    Window w = window("conv2d", xs, x.sizes(), {ws[2], ws[3]}, stride, padding, dilation, loc);
     int64_t batch = xs[0], cg = ws[1], og = ws[0] / groups, kk = w.kh * w.kw;
     int64_t cols_n = batch * w.ho * w.wo;
     NodeRef xp = pad_hw(n, w);

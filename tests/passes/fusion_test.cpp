@@ -183,7 +183,7 @@ return %3
     }
 }
 
-TEST_CASE("matmul is an extern call on materialized operands", "[fusion]") {
+TEST_CASE("matmul reads a transposed operand in place", "[fusion]") {
     auto r = run(R"(
 %0 = input 0 : f32[4,3]
 %1 = permute %0 {perm=[1,0]} : f32[3,4]
@@ -191,16 +191,37 @@ TEST_CASE("matmul is an extern call on materialized operands", "[fusion]") {
 %3 = matmul %1, %2 : f32[3,5]
 return %3
 )");
-    // The transposed operand is copied to contiguous memory; the plain input is used in place.
-    REQUIRE(r.program.steps.size() == 2);
-    CHECK(std::holds_alternative<ir::KernelStep>(r.program.steps[0]));
-    const auto& m = std::get<ir::MatmulStep>(r.program.steps[1]);
+    // No copy: BLAS reads input 0 with its transpose flag.
+    REQUIRE(r.program.steps.size() == 1);
+    const auto& m = std::get<ir::MatmulStep>(r.program.steps[0]);
+    CHECK(m.trans_a);
+    CHECK_FALSE(m.trans_b);
+    CHECK(r.program.buffers[m.a].kind == ir::BufferKind::Input);
     CHECK(m.m == 3);
     CHECK(m.k == 4);
     CHECK(m.n == 5);
     CHECK(m.batch == 1);
     CHECK(r.program.buffers[m.b].kind == ir::BufferKind::Input);
     CHECK(r.program.buffers[m.out].kind == ir::BufferKind::Output);
+}
+
+TEST_CASE("matmul operands that are other views are copied to contiguous memory", "[fusion]") {
+    auto r = run(R"(
+%0 = input 0 : f32[3,8]
+%1 = slice %0 {start=[0,0], step=[1,2]} : f32[3,4]
+%2 = input 1 : f32[4,5]
+%3 = exp %2 : f32[4,5]
+%4 = permute %3 {perm=[1,0]} : f32[5,4]
+%5 = matmul %1, %2 : f32[3,5]
+%7 = input 2 : f32[4,2]
+%6 = matmul %4, %7 : f32[5,2]
+return %5, %6
+)");
+    // The slice is copied (a kernel); exp(%2) is materialized and read transposed.
+    CHECK(count_kernels(r.program) == 2);
+    const auto& second = std::get<ir::MatmulStep>(r.program.steps.back());
+    CHECK(second.trans_a);
+    CHECK_FALSE(second.trans_b);
 }
 
 TEST_CASE("a big full reduction is split so that all threads work", "[fusion]") {

@@ -6,6 +6,7 @@
 #include <cstdlib>
 #include <random>
 #include <string>
+#include <type_traits>
 #include <vector>
 
 #include "runtime/blas.h"
@@ -35,8 +36,20 @@ void naive(int64_t batch, int64_t m, int64_t n, int64_t k, const T* a, const T* 
             }
 }
 
+/// `batch` [rows, cols] matrices stored as [cols, rows].
+template <typename T>
+std::vector<T> transposed(const std::vector<T>& x, int64_t batch, int64_t rows, int64_t cols) {
+    std::vector<T> t(x.size());
+    for (int64_t i = 0; i < batch; ++i)
+        for (int64_t r = 0; r < rows; ++r)
+            for (int64_t c = 0; c < cols; ++c)
+                t[static_cast<size_t>((i * cols + c) * rows + r)] =
+                    x[static_cast<size_t>((i * rows + r) * cols + c)];
+    return t;
+}
+
 template <typename T, typename Gemm>
-void check_gemm(Gemm gemm, int64_t batch, int64_t m, int64_t n, int64_t k) {
+void check_gemm(Gemm gemm, int64_t batch, int64_t m, int64_t n, int64_t k, Transposes t = {}) {
     std::mt19937 rng(static_cast<unsigned>(batch * 1000003 + m * 10007 + n * 101 + k));
     auto a = random_vector<T>(static_cast<size_t>(batch * m * k), rng);
     auto b = random_vector<T>(static_cast<size_t>(batch * k * n), rng);
@@ -44,10 +57,18 @@ void check_gemm(Gemm gemm, int64_t batch, int64_t m, int64_t n, int64_t k) {
     std::vector<T> c(static_cast<size_t>(batch * m * n) + 1, static_cast<T>(NAN));
     c.back() = T(12345);  // a sentinel past the end must survive
     std::vector<double> ref(static_cast<size_t>(batch * m * n));
-    gemm(batch, m, n, k, a.data(), b.data(), c.data());
+    if constexpr (std::is_invocable_v<Gemm, int64_t, int64_t, int64_t, int64_t, const T*,
+                                      const T*, T*, Transposes>) {
+        std::vector<T> sa = t.a ? transposed(a, batch, m, k) : a;
+        std::vector<T> sb = t.b ? transposed(b, batch, k, n) : b;
+        gemm(batch, m, n, k, sa.data(), sb.data(), c.data(), t);
+    } else {
+        gemm(batch, m, n, k, a.data(), b.data(), c.data());
+    }
     naive(batch, m, n, k, a.data(), b.data(), ref.data());
     double tol = (sizeof(T) == 4 ? 1e-5 : 1e-12) * static_cast<double>(std::max<int64_t>(k, 1));
-    INFO("batch " << batch << " m " << m << " n " << n << " k " << k << " f" << sizeof(T) * 8);
+    INFO("batch " << batch << " m " << m << " n " << n << " k " << k << " f" << sizeof(T) * 8
+                   << " transposed a " << t.a << " b " << t.b);
     for (size_t i = 0; i < ref.size(); ++i) {
         if (!(std::abs(c[i] - ref[i]) <= tol)) {
             INFO("element " << i << ": got " << c[i] << ", want " << ref[i]);
@@ -78,6 +99,15 @@ TEST_CASE("gemm matches naive loops (backend)", "[runtime][blas]") {
         check_gemm<float>(gemm_f32, s.batch, s.m, s.n, s.k);
         check_gemm<double>(gemm_f64, s.batch, s.m, s.n, s.k);
     }
+}
+
+TEST_CASE("gemm reads transposed operands in place", "[runtime][blas]") {
+    INFO(blas_backend_name());
+    for (const Shape& s : kShapes)
+        for (Transposes t : {Transposes{true, false}, Transposes{false, true}, Transposes{true, true}}) {
+            check_gemm<float>(gemm_f32, s.batch, s.m, s.n, s.k, t);
+            check_gemm<double>(gemm_f64, s.batch, s.m, s.n, s.k, t);
+        }
 }
 
 TEST_CASE("gemm matches naive loops (portable fallback)", "[runtime][blas]") {

@@ -87,6 +87,7 @@ int main() {
     {
         const int64_t n = int64_t(1) << 24;
         auto x = kiln::randn({n}), w = kiln::randn({n}), b = kiln::randn({n});
+        kiln::realize({x, w, b});  // (randn is lazy: time the chain, not the draws)
         double t = median_seconds(11, [&] {
             (kiln::gelu(x * w + b) * kiln::sigmoid(x) + x * x).realize();
         });
@@ -96,6 +97,7 @@ int main() {
     }
     {
         auto x = kiln::randn({4096, 4096});
+        x.realize();
         double t = median_seconds(11, [&] { kiln::softmax(x, 1).realize(); });
         double gbps = 2.0 * 4096 * 4096 * 4 / t / 1e9;
         row("softmax 4096x4096 dim 1", gbps, "GB/s", gbps / triad, "triad", 0.5);
@@ -168,6 +170,7 @@ int main() {
         // A small training-like step on fresh data each time: record 9 ops, realize (program
         // cache hit), run 1 kernel (softmax + reductions fused) and read the scalar back.
         auto w = kiln::randn({64, 64});
+        w.realize();
         std::vector<kiln::Tensor> xs;
         for (int i = 0; i < 16; ++i) xs.push_back(kiln::randn({64, 64}).realize());
         size_t next = 0;

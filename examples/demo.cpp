@@ -11,6 +11,7 @@ int main() {
     auto x = kiln::randn({n});
     auto w = kiln::randn({n});
     auto b = kiln::randn({n});
+    kiln::realize({x, w, b});  // draws are lazy too: compute the inputs first
 
     // Recorded, not run: this is one fused kernel.
     auto y = kiln::gelu(x * w + b) * kiln::sigmoid(x) + x * x;
@@ -25,6 +26,7 @@ int main() {
 
     // The same structure on new data reuses the compiled program.
     auto x2 = kiln::randn({n});
+    x2.realize();
     auto y2 = kiln::gelu(x2 * w + b) * kiln::sigmoid(x2) + x2 * x2;
     t0 = clock::now();
     float total2 = y2.sum().item<float>();
@@ -34,6 +36,7 @@ int main() {
 
     // A row softmax is one kernel with two reduce stages.
     auto logits = kiln::randn({4, 6});
+    logits.realize();
     auto p = kiln::softmax(logits, 1);
     std::cout << "\n== softmax kernels\n" << kiln::kernels_text({p});
     std::cout << "\nsoftmax(logits, 1) =\n" << p << "\n";

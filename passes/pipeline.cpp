@@ -7,6 +7,7 @@
 
 #include "ir/printer.h"
 #include "ir/verify.h"
+#include "passes/column_sums.h"
 #include "passes/lower.h"
 #include "passes/simplify.h"
 #include "passes/split_reductions.h"
@@ -49,6 +50,8 @@ PipelineResult run_pipeline(const std::vector<ir::NodeRef>& roots) {
     r.simplified = timed("simplify", [&] { return simplify(roots); },
                          [](const auto& g) { return ir::print_graph(g); });
     r.simplified = timed("split", [&] { return split_reductions(r.simplified); },
+                         [](const auto& g) { return ir::print_graph(g); });
+    r.simplified = timed("colsums", [&] { return column_sums(r.simplified); },
                          [](const auto& g) { return ir::print_graph(g); });
     if (kVerify) ir::verify_graph(r.simplified);
     r.plan = timed("fusion", [&] { return plan_fusion(r.simplified); },

@@ -1,5 +1,6 @@
 #pragma once
-/// The pass pipeline, top to bottom: simplify -> split_reductions -> fusion -> lower. With KILN_DEBUG=1 each pass
+/// The pass pipeline, top to bottom: simplify -> split_reductions -> column_sums -> fusion
+/// -> lower. With KILN_DEBUG=1 each pass
 /// prints its time; KILN_DEBUG=2 also prints the graph / plan / kernels after each pass.
 #include <string>
 #include <vector>

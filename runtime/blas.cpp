@@ -27,12 +27,18 @@ using SgemmFn = void (*)(int, int, int, int, int, int, float, const float*, int,
                          int, float, float*, int);
 using DgemmFn = void (*)(int, int, int, int, int, int, double, const double*, int, const double*,
                          int, double, double*, int);
+using SgemvFn = void (*)(int, int, int, int, float, const float*, int, const float*, int, float,
+                         float*, int);
+using DgemvFn = void (*)(int, int, int, int, double, const double*, int, const double*, int,
+                         double, double*, int);
 using SetThreadsFn = void (*)(int);
 using GetStringFn = char* (*)();
 
 struct Blas {
     SgemmFn sgemm = nullptr;
     DgemmFn dgemm = nullptr;
+    SgemvFn sgemv = nullptr;  ///< optional: single-row products (column sums) run at bandwidth
+    DgemvFn dgemv = nullptr;
     std::string name = "portable loops";
 };
 
@@ -94,6 +100,8 @@ Blas load_blas() {
         set_threads(threads);
     blas.sgemm = sgemm;
     blas.dgemm = dgemm;
+    blas.sgemv = reinterpret_cast<SgemvFn>(dlsym(lib, "cblas_sgemv"));
+    blas.dgemv = reinterpret_cast<DgemvFn>(dlsym(lib, "cblas_dgemv"));
     blas.name = describe(lib, threads);
     return blas;
 }
@@ -304,9 +312,9 @@ void gemm_portable(int64_t batch, int64_t m, int64_t n, int64_t k, const T* a, c
 
 constexpr int64_t kBlasSingleThreadVolume = 64 * 64 * 64;
 
-template <typename T, typename Fn>
-void gemm_blas(Fn fn, int64_t batch, int64_t m, int64_t n, int64_t k, const T* a, const T* b,
-               T* c, Transposes t) {
+template <typename T, typename Fn, typename Gemv>
+void gemm_blas(Fn fn, Gemv gemv, int64_t batch, int64_t m, int64_t n, int64_t k, const T* a,
+               const T* b, T* c, Transposes t) {
     if (batch <= 0 || m <= 0 || n <= 0) return;
     if (k <= 0) {  // BLAS would leave c alone with beta = 0 and k = 0 on some versions: be sure
         std::memset(c, 0, static_cast<size_t>(batch * m * n) * sizeof(T));
@@ -316,6 +324,14 @@ void gemm_blas(Fn fn, int64_t batch, int64_t m, int64_t n, int64_t k, const T* a
     KILN_CHECK(m <= kIntMax && n <= kIntMax && k <= kIntMax,
                "gemm: sizes exceed the BLAS int range: m=" + std::to_string(m) +
                    " n=" + std::to_string(n) + " k=" + std::to_string(k));
+    if (m == 1 && batch == 1 && gemv != nullptr) {
+        // c[n] = b^T a: OpenBLAS's gemm with one row runs far below its gemv (a column sum).
+        // b is [k, n] (or [n, k] when transposed); a's k values are contiguous either way.
+        gemv(kRowMajor, t.b ? kNoTrans : kTrans, static_cast<int>(t.b ? n : k),
+             static_cast<int>(t.b ? k : n), T(1), b, static_cast<int>(t.b ? k : n), a, 1, T(0), c,
+             1);
+        return;
+    }
     auto one = [&](int64_t i) {
         fn(kRowMajor, t.a ? kTrans : kNoTrans, t.b ? kTrans : kNoTrans, static_cast<int>(m),
            static_cast<int>(n), static_cast<int>(k), T(1), a + i * m * k,
@@ -359,7 +375,7 @@ void gemm_f32(int64_t batch, int64_t m, int64_t n, int64_t k, const float* a, co
               float* c, Transposes t) {
     const Blas& lib = blas();
     if (lib.sgemm != nullptr)
-        gemm_blas(lib.sgemm, batch, m, n, k, a, b, c, t);
+        gemm_blas(lib.sgemm, lib.sgemv, batch, m, n, k, a, b, c, t);
     else
         gemm_portable_transposed(batch, m, n, k, a, b, c, t);
 }
@@ -368,7 +384,7 @@ void gemm_f64(int64_t batch, int64_t m, int64_t n, int64_t k, const double* a, c
               double* c, Transposes t) {
     const Blas& lib = blas();
     if (lib.dgemm != nullptr)
-        gemm_blas(lib.dgemm, batch, m, n, k, a, b, c, t);
+        gemm_blas(lib.dgemm, lib.dgemv, batch, m, n, k, a, b, c, t);
     else
         gemm_portable_transposed(batch, m, n, k, a, b, c, t);
 }

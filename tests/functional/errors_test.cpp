@@ -130,7 +130,7 @@ TEST_CASE("shape, dtype and value errors are raised when recorded", "[functional
           "conv2d: the weight f32[2,4,3,3] does not fit the input f32[1,3,5,5] with groups=1 "
           "(expected [out, 3, kh, kw]: in channels / groups)" +
               at(line));
-    line = __LINE__ + 1;
+    line = __LINE__ + 2;
     auto conv_groups = [&] {
         kiln::conv2d(kiln::zeros({1, 4, 5, 5}), kiln::zeros({3, 2, 3, 3}), {}, {1, 1}, {0, 0},
                      {1, 1}, 2);
@@ -138,7 +138,7 @@ TEST_CASE("shape, dtype and value errors are raised when recorded", "[functional
     CHECK(error_of<ShapeError>(conv_groups) ==
           "conv2d: the weight f32[3,2,3,3] has 3 out channels, which groups=2 does not divide" +
               at(line));
-    line = __LINE__ + 1;
+    line = __LINE__ + 2;
     auto conv_big = [&] {
         kiln::conv2d(kiln::zeros({1, 1, 2, 2}), kiln::zeros({1, 1, 5, 5}), {}, {1, 1}, {1, 1});
     };

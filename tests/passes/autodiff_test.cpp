@@ -122,3 +122,76 @@ return %out
     CHECK(count_kernels(r.program) == 4);
     CHECK(r.program.steps.size() == 4);
 }
+
+TEST_CASE("softmax's backward is one row kernel", "[autodiff]") {
+    // loss = sum(softmax(x, 1) * c): dx = y * (c - sum(c * y, 1)), one kernel over rows.
+    Backward b = backward(R"(
+%x0 = input 0 : f32[64,128]
+%c = input 1 : f32[64,128]
+%x = leaf %x0 {id=1} : f32[64,128]
+%m = reduce_max %x {axes=[1]} : f32[64,1]
+%me = expand %m : f32[64,128]
+%d = sub %x, %me : f32[64,128]
+%e = exp %d : f32[64,128]
+%s = reduce_sum %e {axes=[1]} : f32[64,1]
+%se = expand %s : f32[64,128]
+%y = div %e, %se : f32[64,128]
+%yc = mul %y, %c : f32[64,128]
+%t = reduce_sum %yc {axes=[0,1]} : f32[1,1]
+%out = reshape %t : f32[]
+return %out
+)");
+    passes::PipelineResult r = passes::run_pipeline({b.grads[0]});
+    INFO(passes::print_fusion(r.plan));
+    CHECK(count_kernels(r.program) == 1);
+    CHECK(r.program.steps.size() == 1);
+}
+
+TEST_CASE("relu's backward fuses into its neighbours; a bias gradient is one BLAS call",
+          "[autodiff]") {
+    // loss = sum(relu(x @ w + b) * c): the relu mask, the upstream gradient and the bias
+    // broadcast all fuse into the kernel that feeds the weight gradient's matmul.
+    Backward b = backward(R"(
+%x = input 0 : f32[1024,64]
+%w0 = input 1 : f32[64,64]
+%b0 = input 2 : f32[64]
+%c = input 3 : f32[1024,64]
+%w = leaf %w0 {id=1} : f32[64,64]
+%b = leaf %b0 {id=2} : f32[64]
+%mm = matmul %x, %w : f32[1024,64]
+%br = reshape %b : f32[1,64]
+%be = expand %br : f32[1024,64]
+%h = add %mm, %be : f32[1024,64]
+%zero = const 0 : f32[1024,64]
+%r = max %h, %zero : f32[1024,64]
+%rc = mul %r, %c : f32[1024,64]
+%t = reduce_sum %rc {axes=[0,1]} : f32[1,1]
+%out = reshape %t : f32[]
+return %out
+)");
+    passes::PipelineResult r = passes::run_pipeline({b.grads[0], b.grads[1]});
+    INFO(passes::print_fusion(r.plan));
+    // matmul x @ w (the forward value relu' needs), one kernel for dL/dh = c * (h > 0), then
+    // dW = x^T @ dh (x read transposed in place) and db = ones @ dh: two BLAS calls.
+    int matmuls = 0;
+    for (const auto& s : r.program.steps) matmuls += std::holds_alternative<ir::MatmulStep>(s);
+    // Kernels: dh, the row of ones, and the copy of db's [1,64] result into its [64] output.
+    CHECK(count_kernels(r.program) == 3);
+    CHECK(matmuls == 3);
+    for (const auto& s : r.program.steps)
+        if (const auto* m = std::get_if<ir::MatmulStep>(&s); m && m->m == 64) CHECK(m->trans_a);
+}
+
+TEST_CASE("a sum over leading axes becomes a product with ones", "[autodiff][colsums]") {
+    auto g = ir::parse_graph(R"(
+%0 = input 0 : f32[512,4,32]
+%1 = reduce_sum %0 {axes=[0]} : f32[1,4,32]
+%2 = reduce_sum %0 {axes=[1]} : f32[512,1,32]
+return %1, %2
+)");
+    passes::PipelineResult r = passes::run_pipeline(g);
+    INFO(passes::print_fusion(r.plan));
+    int matmuls = 0;
+    for (const auto& s : r.program.steps) matmuls += std::holds_alternative<ir::MatmulStep>(s);
+    CHECK(matmuls == 1);  // axes [0] only: axis 1 is not a leading prefix
+}

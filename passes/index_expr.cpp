@@ -243,9 +243,10 @@ NodeRef mul(const NodeRef& a, int64_t c) {
 static bool split_multiple(const NodeRef& a, int64_t c, Linear& whole, Linear& rest) {
     Linear l = linear(a);
     for (auto& [t, k] : l.terms) {
-        if (range(t).lo < 0) return false;
-        if (k % c == 0) whole.terms.push_back({t, k / c});
-        else rest.terms.push_back({t, k});
+        if (range(t).lo < 0 || k < 0) return false;
+        // k t = (k / c) c t + (k % c) t: the first part is a multiple of c (17 t mod 16 = t mod 16).
+        if (k / c) whole.terms.push_back({t, k / c});
+        if (k % c) rest.terms.push_back({t, k % c});
     }
     whole.constant = (l.constant / c);
     rest.constant = l.constant % c;
@@ -253,11 +254,27 @@ static bool split_multiple(const NodeRef& a, int64_t c, Linear& whole, Linear& r
         rest.constant += c;
         whole.constant -= 1;
     }
-    for (auto& [t, k] : whole.terms)
-        if (k < 0) return false;
-    for (auto& [t, k] : rest.terms)
-        if (k < 0) return false;
     return true;
+}
+
+/// a = t * g + rest with 0 <= rest < g and g dividing c (a flat index over a shape whose inner
+/// extent g divides c): then a / c = t / (c / g) and a % c = (t % (c / g)) * g + rest.
+static bool split_scaled(const NodeRef& a, int64_t c, NodeRef& t, int64_t& g, NodeRef& rest) {
+    Linear l = linear(a);
+    for (size_t i = 0; i < l.terms.size(); ++i) {
+        auto [term, k] = l.terms[i];
+        if (k <= 1 || c % k != 0 || range(term).lo < 0) continue;
+        Linear others = l;
+        others.terms.erase(others.terms.begin() + static_cast<std::ptrdiff_t>(i));
+        NodeRef r = build(others);
+        Range rr = range(r);
+        if (rr.lo < 0 || rr.hi >= k) continue;
+        t = term;
+        g = k;
+        rest = r;
+        return true;
+    }
+    return false;
 }
 
 NodeRef div(const NodeRef& a, int64_t c) {
@@ -267,6 +284,9 @@ NodeRef div(const NodeRef& a, int64_t c) {
     if (is_c(a)) return constant(cval(a) / c);
     if (r.lo >= 0) {
         if (a->op() == Op::Div) return div(a->input(0), cval(a->input(1)) * c);
+        NodeRef t, r_;
+        int64_t g = 0;
+        if (split_scaled(a, c, t, g, r_)) return div(t, c / g);
         Linear whole, rest;
         if (split_multiple(a, c, whole, rest) && !whole.terms.empty()) {
             NodeRef q = build(whole);
@@ -286,6 +306,9 @@ NodeRef mod(const NodeRef& a, int64_t c) {
     if (is_c(a)) return constant(cval(a) % c);
     if (r.lo >= 0) {
         if (a->op() == Op::Mod && cval(a->input(1)) % c == 0) return mod(a->input(0), c);
+        NodeRef t, r_;
+        int64_t g = 0;
+        if (split_scaled(a, c, t, g, r_)) return add(mul(mod(t, c / g), g), r_);
         Linear whole, rest;
         if (split_multiple(a, c, whole, rest) && !whole.terms.empty()) return mod(build(rest), c);
     }

@@ -395,14 +395,20 @@ struct LoweredKernel {
 /// Lowers one root: a probe pass with every dim outer finds the dims reductions depend on; the
 /// final pass puts those outer and loops over the rest inside a store stage.
 LoweredKernel lower_kernel(const FusionPlan& plan, const Node* root) {
-    const Shape& shape = root->shape();
+    // A kernel storing a reshape (a matmul operand flattened from a permuted view, say) loops
+    // over the shape before the reshape: the flat store offset is the same, and reading the
+    // view needs no division to recover its coordinates from the flat loop variables.
+    const Node* body = root;
+    while (body->op() == Op::Reshape && !plan.is_buffer(body->input(0).get()))
+        body = body->input(0).get();
+    const Shape& shape = body->shape();
     int64_t rank = static_cast<int64_t>(shape.size());
     std::set<int64_t> outer_dims;
     {
         KernelBuilder probe(plan, root, rank);
         Index idx;
         for (int64_t d = 0; d < rank; ++d) idx.push_back(index::var(d, shape[d]));
-        probe.expr(root, idx, index::true_value());
+        probe.expr(body, idx, index::true_value());
         if (probe.stages().empty()) {
             for (int64_t d = 0; d < rank; ++d) outer_dims.insert(d);
         } else {
@@ -423,7 +429,7 @@ LoweredKernel lower_kernel(const FusionPlan& plan, const Node* root) {
         }
     }
     KernelBuilder b(plan, root, num_outer);
-    NodeRef value = b.expr(root, idx, index::true_value());
+    NodeRef value = b.expr(body, idx, index::true_value());
     int64_t out = b.buffer_index(root);  // after all inputs
     NodeRef offset = index::constant(0);
     std::vector<int64_t> strides = ir::contiguous_strides(shape);

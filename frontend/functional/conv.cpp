@@ -77,6 +77,33 @@ NodeRef pad_hw(const NodeRef& x, const Window& w) {
     return build::pad(x, before, after);
 }
 
+/// The windows along `dim` of x as a view: a new axis of size k before `dim`, and `dim` of size
+/// `out`, with result[.., q, i, ..] = x[.., i * stride + q * dilation, ..]. Built from views only:
+/// x repeated k times along the new axis and flattened, then re-split with a row length of
+/// L + dilation, so row q starts q * dilation further into x (the padding only makes the split
+/// exact and is never read, since every window lies inside x).
+NodeRef unfold(const NodeRef& x, size_t dim, int64_t k, int64_t stride, int64_t dilation,
+               int64_t out) {
+    Shape s = x->shape();
+    int64_t len = s[dim];
+    Shape one = s, rep = s, flat = s, split = s;
+    one.insert(one.begin() + static_cast<std::ptrdiff_t>(dim), 1);
+    rep.insert(rep.begin() + static_cast<std::ptrdiff_t>(dim), k);
+    flat[dim] = k * len;
+    NodeRef r = build::reshape(build::expand(build::reshape(x, one), rep), flat);
+    std::vector<int64_t> before(s.size(), 0), after(s.size(), 0);
+    after[dim] = k * dilation;
+    r = build::pad(r, before, after);
+    split[dim] = len + dilation;
+    split.insert(split.begin() + static_cast<std::ptrdiff_t>(dim), k);
+    r = build::reshape(r, split);
+    std::vector<int64_t> start(split.size(), 0), step(split.size(), 1);
+    step[dim + 1] = stride;
+    Shape windows = split;
+    windows[dim + 1] = out;
+    return build::slice(r, start, step, windows);
+}
+
 /// x as [N, C, H, W] (a batch of one for [C, H, W]); checks rank and dtype.
 NodeRef batched(const char* op, const Tensor& t, bool& unbatched,
                 const std::source_location& loc) {
@@ -185,21 +212,11 @@ Tensor conv2d(const Tensor& x, const Tensor& weight, const Tensor& bias,
             s[1] = cg;
             xg = build::slice(xp, {0, g * cg, 0, 0}, {1, 1, 1, 1}, s);
         }
-        // cols[c, k, n, i, j] = xg[n, c, i*s + ki*d, j*s + kj*d]: the offsets stacked on a new
-        // axis (as cat does it: pads picked by position), then permuted and flattened.
-        Shape one = {batch, cg, 1, w.ho, w.wo};
-        Shape all = {batch, cg, kk, w.ho, w.wo};
-        NodeRef pos = ir::Node::make(ir::Op::Iota, DType::Int64, all, {}, ir::AxisAttr{2});
-        NodeRef stacked;
-        for (int64_t k = kk; k-- > 0;) {
-            NodeRef v = build::reshape(offset_view(xg, w, k / w.kw, k % w.kw), one);
-            NodeRef placed = build::pad(v, {0, 0, k, 0, 0}, {0, 0, kk - 1 - k, 0, 0});
-            stacked = stacked ? build::where(build::binary(ir::Op::Eq, pos,
-                                                           ir::make_int_const(k, DType::Int64, all)),
-                                             placed, stacked)
-                              : placed;
-        }
-        NodeRef cols = build::reshape(build::permute(stacked, {1, 2, 0, 3, 4}), {cg * kk, cols_n});
+        // cols[c, ki, kj, n, i, j] = xg[n, c, i*s + ki*d, j*s + kj*d]: both spatial dims
+        // unfolded into windows (one view), permuted and flattened for the matmul.
+        NodeRef win = unfold(xg, 2, w.kh, w.sh, w.dh, w.ho);  // [N, C, kh, Ho, Wp]
+        win = unfold(win, 4, w.kw, w.sw, w.dw, w.wo);           // [N, C, kh, Ho, kw, Wo]
+        NodeRef cols = build::reshape(build::permute(win, {1, 2, 4, 0, 3, 5}), {cg * kk, cols_n});
         NodeRef wg = wt;
         if (groups > 1) wg = build::slice(wt, {g * og, 0, 0, 0}, {1, 1, 1, 1}, {og, cg, w.kh, w.kw});
         NodeRef out = build::matmul(build::reshape(wg, {og, cg * kk}), cols);  // [og, N*Ho*Wo]

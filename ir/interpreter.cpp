@@ -341,6 +341,13 @@ private:
                 for (size_t d = 0; d < o.size(); ++d) src[d] = a.start[d] + o[d] * a.step[d];
                 break;
             }
+            case Op::Window: {
+                const WindowAttr& a = n.attr_as<WindowAttr>();
+                auto ax = static_cast<size_t>(a.axis);
+                for (size_t d = 0; d < src.size(); ++d) src[d] = o[d < ax ? d : d + 1];
+                src[ax] = o[ax + 1] * a.stride + o[ax] * a.dilation;
+                break;
+            }
             case Op::Pad: {
                 const PadAttr& a = n.attr_as<PadAttr>();
                 for (size_t d = 0; d < o.size(); ++d) {

@@ -55,6 +55,11 @@ size_t hash_attr(const Attr& attr) {
                 hash_mix(h, a.stage);
             } else if constexpr (std::is_same_v<T, LeafAttr>) {
                 hash_mix(h, a.id);
+            } else if constexpr (std::is_same_v<T, WindowAttr>) {
+                hash_mix(h, a.axis);
+                hash_mix(h, a.size);
+                hash_mix(h, a.stride);
+                hash_mix(h, a.dilation);
             } else if constexpr (std::is_same_v<T, RandomAttr>) {
                 hash_mix(h, a.word);
             } else if constexpr (std::is_same_v<T, IndexAttr>) {

@@ -69,6 +69,11 @@ struct IndexAttr {
     int64_t site = 0;
     bool operator==(const IndexAttr&) const = default;
 };
+/// Sliding windows along `axis`: `size` elements `dilation` apart, a window every `stride`.
+struct WindowAttr {
+    int64_t axis = 0, size = 1, stride = 1, dilation = 1;
+    bool operator==(const WindowAttr&) const = default;
+};
 /// Which Philox output word(s) a random node uses (0..3; f64 uses word and word + 1), so that
 /// several numbers per element (Box-Muller's pair) come from one counter.
 struct RandomAttr {
@@ -102,7 +107,7 @@ struct StageAttr {
 };
 
 using Attr = std::variant<NoAttr, InputAttr, ConstAttr, AxisAttr, AxesAttr, PermuteAttr, SliceAttr,
-                          PadAttr, VarAttr, LoadAttr, StageAttr, LeafAttr, IndexAttr, RandomAttr>;
+                          PadAttr, VarAttr, LoadAttr, StageAttr, LeafAttr, IndexAttr, RandomAttr, WindowAttr>;
 
 class Node {
 public:

@@ -64,6 +64,12 @@ std::vector<AttrKey> attr_keys(VarAttr& a) {
 std::vector<AttrKey> attr_keys(LoadAttr& a) { return {{"buffer", false, &a.buffer}}; }
 std::vector<AttrKey> attr_keys(StageAttr& a) { return {{"stage", false, &a.stage}}; }
 std::vector<AttrKey> attr_keys(LeafAttr& a) { return {{"id", false, &a.id}}; }
+std::vector<AttrKey> attr_keys(WindowAttr& a) {
+    return {{"axis", false, &a.axis},
+            {"size", false, &a.size},
+            {"stride", false, &a.stride},
+            {"dilation", false, &a.dilation}};
+}
 std::vector<AttrKey> attr_keys(RandomAttr& a) { return {{"word", false, &a.word}}; }
 std::vector<AttrKey> attr_keys(IndexAttr& a) {
     return {{"axis", false, &a.axis}, {"site", false, &a.site}};

@@ -33,6 +33,9 @@ std::string attr_text(const Attr& attr) {
             if constexpr (std::is_same_v<T, StageAttr>)
                 return fmt::format(" {{stage={}}}", a.stage);
             if constexpr (std::is_same_v<T, LeafAttr>) return fmt::format(" {{id={}}}", a.id);
+            if constexpr (std::is_same_v<T, WindowAttr>)
+                return fmt::format(" {{axis={}, size={}, stride={}, dilation={}}}", a.axis, a.size,
+                                   a.stride, a.dilation);
             if constexpr (std::is_same_v<T, RandomAttr>) return fmt::format(" {{word={}}}", a.word);
             if constexpr (std::is_same_v<T, IndexAttr>)
                 return fmt::format(" {{axis={}, site={}}}", a.axis, a.site);

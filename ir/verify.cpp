@@ -15,7 +15,7 @@ namespace {
 
 // Names of the Attr alternatives, in variant order, as messages spell them.
 constexpr const char* kAttrKindNames[] = {"none",  "input", "const", "axis",   "axes", "perm",
-                                          "slice", "pad",   "index", "buffer", "stage", "leaf", "gather", "word"};
+                                          "slice", "pad",   "index", "buffer", "stage", "leaf", "gather", "word", "window"};
 static_assert(std::size(kAttrKindNames) == std::variant_size_v<Attr>);
 
 std::string shp(const Shape& s) { return shape_str(s); }
@@ -198,6 +198,23 @@ struct Checker {
         const Shape& is = x.shape();
         const Shape& os = n.shape();
         switch (n.op()) {
+        case Op::Window: {
+            const WindowAttr& a = n.attr_as<WindowAttr>();
+            if (a.axis < 0 || a.axis >= x.rank() || a.size < 1 || a.stride < 1 || a.dilation < 1)
+                return err(fmt::format("bad window (axis {}, size {}, stride {}, dilation {}) "
+                                       "for {}", a.axis, a.size, a.stride, a.dilation, shp(is)));
+            Shape want = is;
+            want.insert(want.begin() + a.axis, a.size);
+            int64_t count = os.size() == want.size() ? os[a.axis + 1] : -1;
+            want[a.axis + 1] = count;
+            if (os != want || count < 0)
+                return err(fmt::format("result {} does not fit windows of {}", shp(os), shp(is)));
+            if (count > 0 && (a.size - 1) * a.dilation + (count - 1) * a.stride >= is[a.axis])
+                return err(fmt::format("{} windows of size {} (stride {}, dilation {}) overrun "
+                                       "{} elements", count, a.size, a.stride, a.dilation,
+                                       is[a.axis]));
+            return "";
+        }
         case Op::Reshape:
             if (numel(is) != numel(os))
                 return err(fmt::format("cannot reshape {} ({} elements) to {} ({} elements)",
@@ -451,6 +468,7 @@ size_t expected_attr_index(Op op) {
     case Op::ScatterAdd: return attr_index<IndexAttr>();
     case Op::Random:
     case Op::Philox: return attr_index<RandomAttr>();
+    case Op::Window: return attr_index<WindowAttr>();
     default: return attr_index<NoAttr>();
     }
 }

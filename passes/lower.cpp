@@ -149,6 +149,20 @@ private:
         NodeRef pad_valid = index::true_value();
         switch (n->op()) {
         case Op::Reshape: {
+            // Inserting or dropping size-1 dims maps indices one to one: no flat index needed.
+            std::vector<size_t> os_dims, is_dims;
+            for (size_t d = 0; d < os.size(); ++d)
+                if (os[d] != 1) os_dims.push_back(d);
+            for (size_t e = 0; e < is.size(); ++e)
+                if (is[e] != 1) is_dims.push_back(e);
+            bool squeeze = os_dims.size() == is_dims.size();
+            for (size_t j = 0; squeeze && j < os_dims.size(); ++j)
+                squeeze = os[os_dims[j]] == is[is_dims[j]];
+            if (squeeze) {
+                for (size_t e = 0; e < is.size(); ++e) out[e] = index::constant(0);
+                for (size_t j = 0; j < os_dims.size(); ++j) out[is_dims[j]] = idx[os_dims[j]];
+                break;
+            }
             std::vector<int64_t> ostr = ir::contiguous_strides(os);
             std::vector<int64_t> istr = ir::contiguous_strides(is);
             NodeRef linear = index::constant(0);
@@ -174,6 +188,13 @@ private:
             const auto& a = n->attr_as<ir::SliceAttr>();
             for (size_t d = 0; d < is.size(); ++d)
                 out[d] = index::add(index::constant(a.start[d]), index::mul(idx[d], a.step[d]));
+            break;
+        }
+        case Op::Window: {
+            const auto& a = n->attr_as<ir::WindowAttr>();
+            auto ax = static_cast<size_t>(a.axis);
+            for (size_t d = 0; d < is.size(); ++d) out[d] = idx[d < ax ? d : d + 1];
+            out[ax] = index::add(index::mul(idx[ax + 1], a.stride), index::mul(idx[ax], a.dilation));
             break;
         }
         case Op::Flip: {

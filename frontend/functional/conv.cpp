@@ -77,31 +77,14 @@ NodeRef pad_hw(const NodeRef& x, const Window& w) {
     return build::pad(x, before, after);
 }
 
-/// The windows along `dim` of x as a view: a new axis of size k before `dim`, and `dim` of size
-/// `out`, with result[.., q, i, ..] = x[.., i * stride + q * dilation, ..]. Built from views only:
-/// x repeated k times along the new axis and flattened, then re-split with a row length of
-/// L + dilation, so row q starts q * dilation further into x (the padding only makes the split
-/// exact and is never read, since every window lies inside x).
+/// The windows along `dim` of x: a new axis of size k before `dim`, and `dim` of size `out`.
 NodeRef unfold(const NodeRef& x, size_t dim, int64_t k, int64_t stride, int64_t dilation,
                int64_t out) {
     Shape s = x->shape();
-    int64_t len = s[dim];
-    Shape one = s, rep = s, flat = s, split = s;
-    one.insert(one.begin() + static_cast<std::ptrdiff_t>(dim), 1);
-    rep.insert(rep.begin() + static_cast<std::ptrdiff_t>(dim), k);
-    flat[dim] = k * len;
-    NodeRef r = build::reshape(build::expand(build::reshape(x, one), rep), flat);
-    std::vector<int64_t> before(s.size(), 0), after(s.size(), 0);
-    after[dim] = k * dilation;
-    r = build::pad(r, before, after);
-    split[dim] = len + dilation;
-    split.insert(split.begin() + static_cast<std::ptrdiff_t>(dim), k);
-    r = build::reshape(r, split);
-    std::vector<int64_t> start(split.size(), 0), step(split.size(), 1);
-    step[dim + 1] = stride;
-    Shape windows = split;
-    windows[dim + 1] = out;
-    return build::slice(r, start, step, windows);
+    s.insert(s.begin() + static_cast<std::ptrdiff_t>(dim), k);
+    s[dim + 1] = out;
+    return ir::Node::make(ir::Op::Window, x->dtype(), s, {x},
+                          ir::WindowAttr{static_cast<int64_t>(dim), k, stride, dilation});
 }
 
 /// x as [N, C, H, W] (a batch of one for [C, H, W]); checks rank and dtype.

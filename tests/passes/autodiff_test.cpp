@@ -5,6 +5,7 @@
 #include <catch2/catch.hpp>
 
 #include "ir/build.h"
+#include "ir/loop_kernel.h"
 #include "ir/parser.h"
 #include "ir/printer.h"
 #include "passes/autodiff/autodiff.h"
@@ -194,4 +195,28 @@ return %1, %2
     int matmuls = 0;
     for (const auto& s : r.program.steps) matmuls += std::holds_alternative<ir::MatmulStep>(s);
     CHECK(matmuls == 1);  // axes [0] only: axis 1 is not a leading prefix
+}
+
+TEST_CASE("a window's gradient is the sum of its windows' slices, one kernel", "[autodiff]") {
+    // im2col of a padded [2,3,8,8] input with 3x3 windows, as conv2d records it.
+    Backward b = backward(R"(
+%x0 = input 0 : f32[2,3,8,8]
+%x = leaf %x0 {id=1} : f32[2,3,8,8]
+%p = pad %x {before=[0,0,1,1], after=[0,0,1,1]} : f32[2,3,10,10]
+%h = window %p {axis=2, size=3, stride=1, dilation=1} : f32[2,3,3,8,10]
+%w = window %h {axis=4, size=3, stride=1, dilation=1} : f32[2,3,3,8,3,8]
+%c = input 1 : f32[2,3,3,8,3,8]
+%m = mul %w, %c : f32[2,3,3,8,3,8]
+%s = reduce_sum %m {axes=[0,1,2,3,4,5]} : f32[1,1,1,1,1,1]
+%out = reshape %s : f32[]
+return %out
+)");
+    passes::PipelineResult r = passes::run_pipeline({b.grads[0]});
+    INFO(passes::print_fusion(r.plan));
+    CHECK(count_kernels(r.program) == 1);
+    // No division or remainder survives in the kernel: every index is affine.
+    const auto& k = std::get<ir::KernelStep>(r.program.steps[0]).kernel;
+    std::string text = ir::print_loop_kernel(k);
+    CHECK(text.find("div(") == std::string::npos);
+    CHECK(text.find("mod(") == std::string::npos);
 }

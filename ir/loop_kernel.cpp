@@ -87,7 +87,7 @@ std::string print_loop_kernel(const LoopKernel& k) {
         if (i) s += ", ";
         s += fmt::format("buf{}: {}[{}]{}", i, dtype_name(b.dtype), b.numel, b.output ? " out" : "");
     }
-    s += ")\n  outer " + shape_str(k.outer) + "\n";
+    s += ")\n  outer " + shape_str(k.outer) + (k.tile ? fmt::format(" tile {}", k.tile) : "") + "\n";
     ExprPrinter p;
     for (const Stage& st : k.stages) {
         p.count(st.value);

@@ -47,6 +47,9 @@ struct LoopKernel {
     std::vector<KernelBuffer> buffers;
     Shape outer;
     std::vector<Stage> stages;
+    /// When > 0, the last two outer loops run in tile x tile blocks: a kernel that reads its
+    /// input transposed then touches a cache-sized block of both buffers at a time.
+    int64_t tile = 0;
 
     /// Extent of outer loop 0, the range split across threads (1 when `outer` is empty).
     int64_t parallel_extent() const { return outer.empty() ? 1 : outer[0]; }

@@ -330,6 +330,16 @@ NodeRef logical_and(const NodeRef& a, const NodeRef& b) {
     return Node::make(Op::And, DType::Bool, {}, {a, b});
 }
 
+int64_t stride_of(const NodeRef& e, int64_t index) {
+    Linear l = linear(e);
+    int64_t coefficient = 0;
+    for (const auto& [t, k] : l.terms) {
+        if (t->op() == Op::LoopVar && t->attr_as<ir::VarAttr>().index == index) coefficient += k;
+        else if (uses_var(t, index)) return -1;
+    }
+    return coefficient;
+}
+
 bool uses_var(const NodeRef& e, int64_t index) {
     return index >= 0 && index < 256 && facts(e).vars.test(static_cast<size_t>(index));
 }

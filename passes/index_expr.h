@@ -34,6 +34,9 @@ bool is_true(const NodeRef& b);
 Range range(const NodeRef& e);
 /// Whether `e` mentions loop variable `index`.
 bool uses_var(const NodeRef& e, int64_t index);
+/// The coefficient of loop variable `index` in `e` when e is affine in it (0 when unused), or
+/// -1 when the variable appears inside a division, remainder or other non-affine term.
+int64_t stride_of(const NodeRef& e, int64_t index);
 /// Largest loop-variable index in `e`, or -1.
 int64_t max_var(const NodeRef& e);
 

@@ -415,6 +415,34 @@ struct LoweredKernel {
 
 /// Lowers one root: a probe pass with every dim outer finds the dims reductions depend on; the
 /// final pass puts those outer and loops over the rest inside a store stage.
+/// The tile size for an elementwise kernel whose contiguous store reads some buffer across
+/// rows (a transpose: stride 1 along the second-last loop, a long stride along the last), so
+/// that both the reads and the writes of a block stay in cache; 0 for any other kernel.
+int64_t transpose_tile(const ir::LoopKernel& k) {
+    constexpr int64_t kTile = 32;
+    size_t r = k.outer.size();
+    if (r < 2 || k.stages.size() != 1 || !k.stages[0].loops.empty()) return 0;
+    if (k.outer[r - 1] < 2 * kTile || k.outer[r - 2] < 2 * kTile) return 0;
+    auto inner = static_cast<int64_t>(r - 1), next = static_cast<int64_t>(r - 2);
+    const ir::Stage& st = k.stages[0];
+    if (index::stride_of(st.index, inner) != 1) return 0;
+    bool transposed = false;
+    std::vector<const Node*> stack{st.value.get()};
+    std::unordered_set<const Node*> seen;
+    while (!stack.empty() && !transposed) {
+        const Node* e = stack.back();
+        stack.pop_back();
+        if (!seen.insert(e).second) continue;
+        if (e->op() == Op::Load) {
+            transposed = index::stride_of(e->input(0), next) == 1 &&
+                         index::stride_of(e->input(0), inner) >= kTile;
+            continue;
+        }
+        for (const NodeRef& in : e->inputs()) stack.push_back(in.get());
+    }
+    return transposed ? kTile : 0;
+}
+
 LoweredKernel lower_kernel(const FusionPlan& plan, const Node* root) {
     // A kernel storing a reshape (a matmul operand flattened from a permuted view, say) loops
     // over the shape before the reshape: the flat store offset is the same, and reading the
@@ -463,6 +491,7 @@ LoweredKernel lower_kernel(const FusionPlan& plan, const Node* root) {
     store.value = value;
     k.stages = std::move(b.stages());
     k.stages.push_back(std::move(store));
+    k.tile = transpose_tile(k);
     reuse_reduced_value(k, root->dtype());
     k.name = kernel_name(k.stages, b.ops());
     LoweredKernel lk;

@@ -53,8 +53,18 @@ private:
     /// a guard (only when the loop may be empty), the header/body, and a latch compare.
     void emit_loop(int64_t var, llvm::Value* lo, llvm::Value* hi, bool guard,
                    const std::function<void()>& body) {
+        emit_counted(fmt::format("v{}", var), lo, hi, 1, guard, [&](llvm::Value* iv) {
+            ex_.open_scope();
+            ex_.bind_var(var, iv);
+            body();
+            ex_.close_scope();
+        });
+    }
+
+    /// for (iv = lo; iv < hi; iv += step) body(iv).
+    void emit_counted(const std::string& name, llvm::Value* lo, llvm::Value* hi, int64_t step,
+                      bool guard, const std::function<void(llvm::Value*)>& body) {
         llvm::LLVMContext& ctx = b_.getContext();
-        std::string name = fmt::format("v{}", var);
         llvm::BasicBlock* pre = b_.GetInsertBlock();
         auto* header = llvm::BasicBlock::Create(ctx, name + ".loop", fn_);
         auto* exit = llvm::BasicBlock::Create(ctx, name + ".end", fn_);
@@ -65,11 +75,8 @@ private:
         b_.SetInsertPoint(header);
         llvm::PHINode* iv = b_.CreatePHI(b_.getInt64Ty(), 2, name);
         iv->addIncoming(lo, pre);
-        ex_.open_scope();
-        ex_.bind_var(var, iv);
-        body();
-        ex_.close_scope();
-        llvm::Value* next = b_.CreateAdd(iv, b_.getInt64(1), name + ".next", true, true);
+        body(iv);
+        llvm::Value* next = b_.CreateAdd(iv, b_.getInt64(step), name + ".next", true, true);
         llvm::BranchInst* br = b_.CreateCondBr(b_.CreateICmpSLT(next, hi), header, exit);
         iv->addIncoming(next, b_.GetInsertBlock());
         // Every kernel loop is finite and side-effect-free apart from its stores.
@@ -108,6 +115,7 @@ private:
         }
         if (level == outer.size()) return emit_stages();
         if (outer[level] < 0) throw InternalError("cpu codegen: negative outer extent");
+        if (kernel_.tile > 0 && level + 2 == outer.size()) return emit_tiled(level);
         if (level == 0) {
             // Clamp the caller's range to the loop, so a bad range cannot write out of bounds.
             llvm::Value* lo =
@@ -120,6 +128,31 @@ private:
         if (outer[level] == 0) return;
         emit_loop(static_cast<int64_t>(level), b_.getInt64(0), b_.getInt64(outer[level]), false,
                   [&] { emit_outer(level + 1); });
+    }
+
+    /// The last two outer loops in tile x tile blocks (see LoopKernel::tile).
+    void emit_tiled(size_t level) {
+        const ir::Shape& outer = kernel_.outer;
+        if (outer[level] == 0 || outer[level + 1] == 0) return;
+        int64_t t = kernel_.tile;
+        llvm::Value* lo = b_.getInt64(0);
+        llvm::Value* hi = b_.getInt64(outer[level]);
+        if (level == 0) {  // the caller's range, clamped as in emit_outer
+            lo = b_.CreateBinaryIntrinsic(llvm::Intrinsic::smax, begin_, b_.getInt64(0));
+            hi = b_.CreateBinaryIntrinsic(llvm::Intrinsic::smin, end_, b_.getInt64(outer[0]));
+        }
+        llvm::Value* cols = b_.getInt64(outer[level + 1]);
+        auto var = static_cast<int64_t>(level);
+        emit_counted("tile_i", lo, hi, t, true, [&](llvm::Value* ib) {
+            llvm::Value* ie = b_.CreateBinaryIntrinsic(llvm::Intrinsic::smin,
+                                                       b_.CreateAdd(ib, b_.getInt64(t)), hi);
+            emit_counted("tile_j", b_.getInt64(0), cols, t, false, [&](llvm::Value* jb) {
+                llvm::Value* je = b_.CreateBinaryIntrinsic(
+                    llvm::Intrinsic::smin, b_.CreateAdd(jb, b_.getInt64(t)), cols);
+                emit_loop(var, ib, ie, false,
+                          [&] { emit_loop(var + 1, jb, je, false, [&] { emit_stages(); }); });
+            });
+        });
     }
 
     void emit_stages() {

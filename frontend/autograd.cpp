@@ -84,7 +84,7 @@ void check_not_freed(const char* op, const TensorImpl& impl, const std::string& 
 }
 
 /// Adds `g` to the gradient a leaf's tensor holds, in place: holders of grad() see the sum.
-void accumulate_grad(TensorImpl& leaf, const NodeRef& g) {
+void accumulate_grad(TensorImpl& leaf, const NodeRef& g, const TensorImpl::Saved& saved) {
     if (!leaf.grad.defined()) {
         leaf.grad = Tensor(std::make_shared<TensorImpl>(g, leaf.device));
     } else {
@@ -93,6 +93,7 @@ void accumulate_grad(TensorImpl& leaf, const NodeRef& g) {
         bool same = old->shape() == g->shape() && old->dtype() == g->dtype();
         leaf.grad.impl()->set_node(same ? build::binary(Op::Add, old, g) : g);
     }
+    if (saved) leaf.grad.impl()->set_saved(saved);
     detail::note_pending(leaf.grad.impl());
 }
 
@@ -182,14 +183,20 @@ void Tensor::backward(const Tensor& gradient, std::optional<bool> retain_graph,
     NodeRef cot = cotangent("backward", out, &gradient, 0, loc);
     std::vector<NodeRef> leaves = leaves_under({out});
     std::vector<NodeRef> grads = passes::gradients({out}, {cot}, leaves);
+    TensorImpl::Saved saved = impl_->saved();
     for (size_t i = 0; i < leaves.size(); ++i) {
         if (!grads[i]) continue;
         auto owner = std::static_pointer_cast<TensorImpl>(
             leaves[i]->attr_as<ir::LeafAttr>().owner.lock());
         if (!owner) continue;  // the leaf's tensor is gone: nobody can read its gradient
-        accumulate_grad(*owner, create_graph ? grads[i] : detached(grads[i]));
+        accumulate_grad(*owner, create_graph ? grads[i] : detached(grads[i]), saved);
+        // Also the leaf: an update that reads the gradient may outlive the gradient tensor.
+        if (saved) owner->set_saved(saved);
     }
-    if (!retain_graph.value_or(create_graph)) impl_->graph_freed.store(true);
+    if (!retain_graph.value_or(create_graph)) {
+        impl_->graph_freed.store(true);
+        impl_->set_saved(nullptr);  // the gradients hold them until they are computed
+    }
 }
 
 namespace autograd {
@@ -239,10 +246,17 @@ std::vector<Tensor> grad(const std::vector<Tensor>& outputs, const std::vector<T
             continue;
         }
         NodeRef g = create_graph ? grads[i] : detached(grads[i]);
-        result.push_back(Tensor(std::make_shared<TensorImpl>(g, inputs[i].device())));
+        auto impl = std::make_shared<TensorImpl>(g, inputs[i].device());
+        for (const Tensor& o : outputs)
+            if (auto saved = o.impl()->saved()) impl->set_saved(saved);  // (the last one's)
+        result.push_back(Tensor(impl));
     }
-    if (!retain_graph.value_or(create_graph))
-        for (const Tensor& o : outputs) o.impl()->graph_freed.store(true);
+    if (!retain_graph.value_or(create_graph)) {
+        for (const Tensor& o : outputs) {
+            o.impl()->graph_freed.store(true);
+            o.impl()->set_saved(nullptr);
+        }
+    }
     return result;
 }
 

@@ -168,6 +168,29 @@ struct Realizer {
 
     ConstLifter lifter;
 
+    /// The not yet computed matmuls, gathers and reductions of the graph under `roots` that
+    /// carry gradients (not the roots themselves): what a backward would otherwise recompute
+    /// at a cost (elementwise ops are cheap to recompute from them, fused).
+    std::vector<NodeRef> values_backward_needs(const std::vector<NodeRef>& roots) {
+        std::vector<NodeRef> out;
+        std::unordered_map<const Node*, bool> seen;
+        for (const NodeRef& r : roots) seen[r.get()] = true;
+        std::vector<NodeRef> stack = roots;
+        while (!stack.empty()) {
+            NodeRef n = std::move(stack.back());
+            stack.pop_back();
+            for (const NodeRef& in : n->inputs()) {
+                if (!in->tracks_grad() || in->op() == ir::Op::Leaf || seen.count(in.get())) continue;
+                seen[in.get()] = true;
+                if (computed_value(in.get())) continue;
+                ir::OpCategory c = ir::op_category(in->op());
+                if (c == ir::OpCategory::Extern || c == ir::OpCategory::Reduce) out.push_back(in);
+                stack.push_back(in);
+            }
+        }
+        return out;
+    }
+
     /// The program for `graph` (canonical, of `nodes` nodes), compiled on a miss. A miss on a
     /// graph that differs from an earlier one only in constant values runs the lifted graph
     /// instead (its constants' buffers are appended to `inputs`).
@@ -271,6 +294,15 @@ void realize_unchecked(const std::vector<TensorImpl*>& impls) {
         roots.push_back(std::move(node));
     }
     if (roots.empty()) return;
+    // A tensor that requires grad, realized before its backward: the matmuls and reductions of
+    // its graph are computed as extra outputs and kept, so the backward does not run them again.
+    size_t requested = roots.size();
+    std::vector<TensorImpl*> savers;
+    for (TensorImpl* impl : targets)
+        if (impl->node()->tracks_grad() && !impl->graph_freed.load()) savers.push_back(impl);
+    if (!savers.empty()) {
+        for (NodeRef& n : r.values_backward_needs(roots)) roots.push_back(std::move(n));
+    }
     std::vector<std::shared_ptr<runtime::Buffer>> inputs;
     int64_t nodes = 0;
     std::vector<NodeRef> canonical = r.canonicalize(roots, inputs, &nodes);
@@ -292,6 +324,21 @@ void realize_unchecked(const std::vector<TensorImpl*>& impls) {
         }
     }
     for (size_t i = 0; i < targets.size(); ++i) targets[i]->set_value(roots[i], values[i]);
+    if (roots.size() > requested) {
+        auto saved = std::make_shared<std::vector<NodeRef>>();
+        {
+            std::unique_lock lock(r.computed_mutex);
+            for (size_t i = requested; i < roots.size(); ++i) {
+                NodeRef v = r.computed_value_locked(roots[i].get());
+                if (!v) {
+                    v = input_node(outputs[i], roots[i]->shape());
+                    r.remember_locked(roots[i], v);
+                }
+                saved->push_back(std::move(v));
+            }
+        }
+        for (TensorImpl* impl : savers) impl->set_saved(saved);
+    }
 }
 
 }  // namespace

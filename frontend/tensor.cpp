@@ -27,15 +27,18 @@ Tensor make_tensor(ir::NodeRef node, Device device) {
 
 void TensorImpl::set_value(const ir::NodeRef& of, ir::NodeRef input) {
     ir::NodeRef old;  // released outside the lock
+    Saved old_saved;
     Guard g(lock_);
     if (node_ != of) return;
     if (!node_->tracks_grad()) {
         old = std::move(node_);
         node_ = std::move(input);
+        old_saved = std::move(saved_);  // a computed gradient needs no forward values any more
     } else if (node_->op() == ir::Op::Leaf) {
         old = std::move(node_);
         node_ = ir::Node::make(ir::Op::Leaf, old->dtype(), old->shape(), {std::move(input)},
                                old->attr());
+        old_saved = std::move(saved_);  // an updated leaf's new value is computed
     } else {
         value_ = std::move(input);
     }

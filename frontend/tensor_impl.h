@@ -27,10 +27,12 @@ public:
     /// Replaces the value (an in-place op, or a realized value); any held value is dropped.
     void set_node(ir::NodeRef n) {
         ir::NodeRef old_value;
+        Saved old_saved;
         {
             Guard g(lock_);
             node_.swap(n);
             value_.swap(old_value);
+            if (!node_->tracks_grad()) saved_.swap(old_saved);
         }
         // `n` (the old node) is released here, outside the lock: that may free a whole graph.
     }
@@ -55,6 +57,23 @@ public:
     /// Set by a backward() through this tensor without retain_graph: another one is refused.
     std::atomic<bool> graph_freed{false};
 
+    /// Values of intermediate nodes of this tensor's graph, computed when it was realized before
+    /// a backward (PyTorch's saved tensors): the backward's program finds them in the realize
+    /// driver's computed-value map instead of running the forward again. backward() hands them
+    /// to the gradients it makes and to the leaves (an update may outlive the gradient), which
+    /// drop them once their own values are computed.
+    using Saved = std::shared_ptr<const std::vector<ir::NodeRef>>;
+    Saved saved() const {
+        Guard g(lock_);
+        return saved_;
+    }
+    void set_saved(Saved s) {
+        {
+            Guard g(lock_);
+            saved_.swap(s);
+        }
+    }
+
 private:
     /// A spin lock around the copy of one pointer (a few ns uncontended; std::atomic of a
     /// shared_ptr does the same inside, but ThreadSanitizer cannot see its synchronization).
@@ -69,6 +88,7 @@ private:
     mutable std::atomic<bool> lock_{false};
     ir::NodeRef node_;
     ir::NodeRef value_;  ///< the value beside a kept expression (tensors that require grad)
+    Saved saved_;
 };
 
 /// A new tensor for `node` on `device`. With grad mode off (kiln::NoGradGuard), a node that

@@ -183,6 +183,20 @@ TEST_CASE("retain_graph and create_graph", "[autograd][api]") {
     CHECK_FALSE(gg.requires_grad());
 }
 
+TEST_CASE("autograd::grad with respect to intermediate tensors", "[autograd][api]") {
+    Tensor x = vec({1, 2, 3}).requires_grad_();
+    Tensor h = x * x;          // dh/dx = 2x
+    Tensor y = (h * 3).sum();  // dy/dh = 3
+    std::vector<Tensor> g = autograd::grad({y}, {h, x}, {}, true);
+    CHECK(g[0].to_vector<double>() == std::vector<double>{3, 3, 3});
+    CHECK(g[1].to_vector<double>() == std::vector<double>{6, 12, 18});
+    CHECK_FALSE(x.grad().defined());  // grad() is left alone
+    // Several outputs with their own gradients.
+    Tensor z = x.sum();
+    Tensor gz = autograd::grad({y, z}, {x}, {kiln::ones({}, kFloat64), kiln::full({}, 10.0, kFloat64)})[0];
+    CHECK(gz.to_vector<double>() == std::vector<double>{16, 22, 28});
+}
+
 TEST_CASE("exact messages for autograd misuse", "[autograd][api][errors]") {
     Tensor x = vec({1, 2});
     CHECK(message_of([&] { x.sum().backward(); }) ==

@@ -90,6 +90,29 @@ TEST_CASE("realizing the update computes the loss too; reading it launches nothi
     }
 }
 
+TEST_CASE("reading the loss before backward does not run the forward twice", "[autograd][step]") {
+    Mlp m;
+    Tensor x = normal({16, 4}), y = normal({16, 3});
+    auto run = [&](bool read_first) {
+        for (int warm = 0; warm < 2; ++warm) {  // the second round: programs compiled
+            reset_stats();
+            Tensor loss = m.loss(x, y);
+            float before = read_first ? loss.item<float>() : 0;
+            loss.backward();
+            sgd(m, 0.01);
+            kiln::realize(m.params());
+            float after = loss.item<float>();
+            if (read_first) CHECK(before == after);
+        }
+        return stats();
+    };
+    Stats late = run(false), early = run(true);
+    CHECK(late.realizations == 1);
+    CHECK(early.realizations == 2);
+    // The same BLAS calls: the backward's program reuses the forward's saved matmul results.
+    CHECK(early.extern_calls == late.extern_calls);
+}
+
 TEST_CASE("memory and live nodes stay flat over 1000 steps", "[autograd][step]") {
     Mlp m;
     Tensor x = normal({16, 4}), y = normal({16, 3});

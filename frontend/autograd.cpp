@@ -263,6 +263,27 @@ std::vector<Tensor> grad(const std::vector<Tensor>& outputs, const std::vector<T
 }  // namespace autograd
 
 // ---- in place
+namespace {
+
+/// self OP= other * alpha, with errors named `name`.
+Tensor& update_scaled(Tensor& self, const char* name, Op op, const Tensor& other, Scalar alpha,
+                      const std::source_location& loc) {
+    check_in_place(self, name, loc);
+    Tensor scaled = alpha.to_double() == 1 && !alpha.is_floating()
+                        ? other
+                        : detail::binary_ts(name, Op::Mul, {other, loc}, alpha, false);
+    return assign(self, detail::binary_tt(name, op, {self, loc}, scaled), name, loc);
+}
+
+/// self OP= s, with errors named `name`.
+Tensor& update_scalar(Tensor& self, const char* name, Op op, Scalar s,
+                      const std::source_location& loc) {
+    check_in_place(self, name, loc);
+    return assign(self, detail::binary_ts(name, op, {self, loc}, s, false), name, loc);
+}
+
+}  // namespace
+
 Tensor& Tensor::copy_(const Tensor& src, std::source_location loc) {
     check_in_place(*this, "copy_", loc);
     NodeRef s = node_of(src, "copy_", loc);
@@ -286,37 +307,23 @@ Tensor& Tensor::fill_(Scalar value, std::source_location loc) {
     return assign(*this, make_tensor(c, device()), "fill_", loc);
 }
 Tensor& Tensor::mul_(Scalar factor, std::source_location loc) {
-    check_in_place(*this, "mul_", loc);
-    return assign(*this, detail::binary_ts("mul_", Op::Mul, {*this, loc}, factor, false), "mul_",
-                  loc);
+    return update_scalar(*this, "mul_", Op::Mul, factor, loc);
 }
 Tensor& Tensor::mul_(const Tensor& other, std::source_location loc) {
     check_in_place(*this, "mul_", loc);
     return assign(*this, detail::binary_tt("mul_", Op::Mul, {*this, loc}, other), "mul_", loc);
 }
 Tensor& Tensor::add_(const Tensor& other, Scalar alpha, std::source_location loc) {
-    check_in_place(*this, "add_", loc);
-    Tensor scaled = alpha.to_double() == 1 && !alpha.is_floating()
-                        ? other
-                        : detail::binary_ts("add_", Op::Mul, {other, loc}, alpha, false);
-    return assign(*this, detail::binary_tt("add_", Op::Add, {*this, loc}, scaled), "add_", loc);
+    return update_scaled(*this, "add_", Op::Add, other, alpha, loc);
 }
 Tensor& Tensor::add_(Scalar other, std::source_location loc) {
-    check_in_place(*this, "add_", loc);
-    return assign(*this, detail::binary_ts("add_", Op::Add, {*this, loc}, other, false), "add_",
-                  loc);
+    return update_scalar(*this, "add_", Op::Add, other, loc);
 }
 Tensor& Tensor::sub_(const Tensor& other, Scalar alpha, std::source_location loc) {
-    check_in_place(*this, "sub_", loc);
-    Tensor scaled = alpha.to_double() == 1 && !alpha.is_floating()
-                        ? other
-                        : detail::binary_ts("sub_", Op::Mul, {other, loc}, alpha, false);
-    return assign(*this, detail::binary_tt("sub_", Op::Sub, {*this, loc}, scaled), "sub_", loc);
+    return update_scaled(*this, "sub_", Op::Sub, other, alpha, loc);
 }
 Tensor& Tensor::div_(Scalar divisor, std::source_location loc) {
-    check_in_place(*this, "div_", loc);
-    return assign(*this, detail::binary_ts("div_", Op::Div, {*this, loc}, divisor, false), "div_",
-                  loc);
+    return update_scalar(*this, "div_", Op::Div, divisor, loc);
 }
 
 }  // namespace kiln

@@ -113,50 +113,49 @@ Tensor finish(NodeRef r, bool unbatched, const Tensor& like) {
     return make_tensor(r, like.device());
 }
 
+/// max / average pooling: `combine` (max or add) folded over the kernel offsets' views of the
+/// padded input, one fused kernel. Max pooling pads with -inf, average pooling with zeros
+/// (which it counts, PyTorch's count_include_pad).
+Tensor pool2d(const char* op, ir::Op combine, const Tensor& x, std::vector<int64_t> kernel,
+              std::vector<int64_t> stride, std::vector<int64_t> padding,
+              const std::source_location& loc) {
+    bool unbatched = false;
+    NodeRef n = batched(op, x, unbatched, loc);
+    Window w = window(op, n->shape(), x.sizes(), kernel, stride, padding, {1, 1}, loc);
+    if (w.ph * 2 > w.kh || w.pw * 2 > w.kw) {
+        fail<ValueError>(op, "padding " + ir::ints_str({w.ph, w.pw}) +
+                                 " must be at most half the kernel size", loc);
+    }
+    NodeRef xp = pad_hw(n, w);
+    if (combine == ir::Op::Max && (w.ph || w.pw)) {  // pick -inf outside a padded mask
+        NodeRef inside = pad_hw(ir::make_int_const(1, DType::Bool, n->shape()), w);
+        xp = build::where(inside, xp,
+                          build::scalar_like(-std::numeric_limits<double>::infinity(), xp));
+    }
+    NodeRef r;
+    for (int64_t ki = 0; ki < w.kh; ++ki)
+        for (int64_t kj = 0; kj < w.kw; ++kj) {
+            NodeRef v = offset_view(xp, w, ki, kj);
+            r = r ? build::binary(combine, r, v) : v;
+        }
+    if (combine == ir::Op::Add)
+        r = build::binary(ir::Op::Mul, r, build::scalar_like(1.0 / double(w.kh * w.kw), r));
+    return finish(r, unbatched, x);
+}
+
 }  // namespace
 
 Tensor max_pool2d(const Tensor& x, std::vector<int64_t> kernel, std::vector<int64_t> stride,
                   std::vector<int64_t> padding, std::source_location loc) {
-    bool unbatched = false;
-    NodeRef n = batched("max_pool2d", x, unbatched, loc);
-    Window w = window("max_pool2d", n->shape(), x.sizes(), kernel, stride, padding, {1, 1}, loc);
-    if (w.ph * 2 > w.kh || w.pw * 2 > w.kw) {
-        fail<ValueError>("max_pool2d", "padding " + ir::ints_str({w.ph, w.pw}) +
-                                           " must be at most half the kernel size", loc);
-    }
-    // Padding counts as -inf: pad a mask of the input and pick -inf outside it.
-    NodeRef xp = pad_hw(n, w);
-    NodeRef inside = pad_hw(ir::make_int_const(1, DType::Bool, n->shape()), w);
-    NodeRef neg_inf = build::scalar_like(-std::numeric_limits<double>::infinity(), xp);
-    xp = (w.ph || w.pw) ? build::where(inside, xp, neg_inf) : xp;
-    NodeRef r;
-    for (int64_t ki = 0; ki < w.kh; ++ki)
-        for (int64_t kj = 0; kj < w.kw; ++kj) {
-            NodeRef v = offset_view(xp, w, ki, kj);
-            r = r ? build::binary(ir::Op::Max, r, v) : v;
-        }
-    return finish(r, unbatched, x);
+    return pool2d("max_pool2d", ir::Op::Max, x, kernel, stride, padding, loc);
 }
 
 Tensor avg_pool2d(const Tensor& x, std::vector<int64_t> kernel, std::vector<int64_t> stride,
                   std::vector<int64_t> padding, std::source_location loc) {
-    bool unbatched = false;
-    NodeRef n = batched("avg_pool2d", x, unbatched, loc);
-    Window w = window("avg_pool2d", n->shape(), x.sizes(), kernel, stride, padding, {1, 1}, loc);
-    if (w.ph * 2 > w.kh || w.pw * 2 > w.kw) {
-        fail<ValueError>("avg_pool2d", "padding " + ir::ints_str({w.ph, w.pw}) +
-                                           " must be at most half the kernel size", loc);
-    }
-    NodeRef xp = pad_hw(n, w);
-    NodeRef r;
-    for (int64_t ki = 0; ki < w.kh; ++ki)
-        for (int64_t kj = 0; kj < w.kw; ++kj) {
-            NodeRef v = offset_view(xp, w, ki, kj);
-            r = r ? build::binary(ir::Op::Add, r, v) : v;
-        }
-    r = build::binary(ir::Op::Mul, r, build::scalar_like(1.0 / double(w.kh * w.kw), r));
-    return finish(r, unbatched, x);
+    return pool2d("avg_pool2d", ir::Op::Add, x, kernel, stride, padding, loc);
 }
+
+
 
 Tensor conv2d(const Tensor& x, const Tensor& weight, const Tensor& bias,
               std::vector<int64_t> stride, std::vector<int64_t> padding,

@@ -7,6 +7,7 @@
 #include <limits>
 #include <sstream>
 
+#include "functional/reductions.h"
 #include "ops/check.h"
 
 namespace kiln::test {
@@ -118,17 +119,6 @@ Vec reduce(const Vec& per, Reduction r) {
 std::vector<int64_t> reduced_shape(const std::vector<int64_t>& s, Reduction r) {
     return r == Reduction::None ? s : std::vector<int64_t>{};
 }
-
-const char* name_of(Reduction r) {
-    switch (r) {
-    case Reduction::None: return "None";
-    case Reduction::Sum: return "Sum";
-    case Reduction::Mean: return "Mean";
-    }
-    return "?";
-}
-
-const std::vector<Reduction> kReductions{Reduction::Mean, Reduction::Sum, Reduction::None};
 
 // ---- conv2d
 

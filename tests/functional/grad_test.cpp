@@ -6,6 +6,7 @@
 #include <numeric>
 
 #include "autograd/gradcheck.h"
+#include "functional/reductions.h"
 
 namespace kiln::test {
 namespace {
@@ -27,17 +28,6 @@ Tensor distinct(const Shape& shape) {
     std::shuffle(v.begin(), v.end(), rng());
     return kiln::tensor(v, shape, kFloat64);
 }
-
-const char* name_of(Reduction r) {
-    switch (r) {
-    case Reduction::None: return "None";
-    case Reduction::Sum: return "Sum";
-    case Reduction::Mean: return "Mean";
-    }
-    return "?";
-}
-
-const std::vector<Reduction> kReductions{Reduction::Mean, Reduction::Sum, Reduction::None};
 
 }  // namespace
 

@@ -15,6 +15,14 @@ namespace {
 int64_t bytes_of(const Node* n) {
     return ir::numel(n->shape()) * static_cast<int64_t>(dtype_size(n->dtype()));
 }
+
+/// Numbers the plan's graph (topological order and each node's position in it).
+void number_graph(FusionPlan& plan) {
+    plan.order = ir::topo_order(plan.roots);
+    plan.position.clear();
+    plan.position.reserve(plan.order.size());
+    for (size_t i = 0; i < plan.order.size(); ++i) plan.position.emplace(plan.order[i], i);
+}
 }  // namespace
 
 bool FusionPlan::is_buffer(const Node* n) const {
@@ -24,10 +32,7 @@ bool FusionPlan::is_buffer(const Node* n) const {
 void FusionPlan::materialize(const Node* n, std::string reason) {
     if (n->op() == Op::Input || materialized.count(n)) return;
     materialized.emplace(n, FusionDecision{std::move(reason), bytes_of(n)});
-    if (position.empty()) {  // a plan not made by plan_fusion: number its graph now
-        order = ir::topo_order(roots);
-        for (size_t i = 0; i < order.size(); ++i) position.emplace(order[i], i);
-    }
+    if (position.empty()) number_graph(*this);  // a plan not made by plan_fusion
     size_t at = position.at(n);
     auto it = std::lower_bound(schedule_.begin(), schedule_.end(), at,
                                [&](const Node* m, size_t p) { return position.at(m) < p; });
@@ -119,9 +124,7 @@ FusionPlan plan_fusion(const std::vector<NodeRef>& roots, int64_t max_kernel_ops
     FusionPlan plan;
     plan.roots = roots;
     plan.max_kernel_ops = max_kernel_ops;
-    plan.order = ir::topo_order(roots);
-    plan.position.reserve(plan.order.size());
-    for (size_t i = 0; i < plan.order.size(); ++i) plan.position.emplace(plan.order[i], i);
+    number_graph(plan);
     for (const NodeRef& r : roots) plan.materialize(r.get(), "graph output");
     for (const Node* n : plan.order) {
         if (ir::op_category(n->op()) != ir::OpCategory::Extern) continue;

@@ -8,7 +8,6 @@
 // it may consider has a variant (2 lanes up to two registers' worth).
 #include "codegen/llvm/math_calls.h"
 
-#include <algorithm>
 #include <set>
 
 #include <fmt/format.h>
@@ -54,8 +53,6 @@ llvm::Function* math_function(llvm::Module& m, const std::string& name, llvm::Ty
     return f;
 }
 
-std::string_view math_name(Op op) { return ir::op_name(op); }
-
 }  // namespace
 
 std::vector<MathFunction> math_calls_of(const ir::LoopKernel& kernel) {
@@ -89,7 +86,7 @@ std::vector<MathFunction> math_calls_of(const ir::LoopKernel& kernel) {
 }
 
 std::string math_symbol(const MathFunction& f, int lanes) {
-    std::string name = fmt::format("kiln_math_{}_{}", math_name(f.op), dtype_name(f.dtype));
+    std::string name = fmt::format("kiln_math_{}_{}", ir::op_name(f.op), dtype_name(f.dtype));
     if (lanes > 0) name += fmt::format("_v{}", lanes);
     return name;
 }

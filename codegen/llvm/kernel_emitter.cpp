@@ -143,16 +143,102 @@ private:
         }
         llvm::Value* cols = b_.getInt64(outer[level + 1]);
         auto var = static_cast<int64_t>(level);
+        int64_t lanes = block_lanes(t);
         emit_counted("tile_i", lo, hi, t, true, [&](llvm::Value* ib) {
             llvm::Value* ie = b_.CreateBinaryIntrinsic(llvm::Intrinsic::smin,
                                                        b_.CreateAdd(ib, b_.getInt64(t)), hi);
             emit_counted("tile_j", b_.getInt64(0), cols, t, false, [&](llvm::Value* jb) {
                 llvm::Value* je = b_.CreateBinaryIntrinsic(
                     llvm::Intrinsic::smin, b_.CreateAdd(jb, b_.getInt64(t)), cols);
-                emit_loop(var, ib, ie, false,
-                          [&] { emit_loop(var + 1, jb, je, false, [&] { emit_stages(); }); });
+                auto scalar = [&] {
+                    emit_loop(var, ib, ie, false,
+                              [&] { emit_loop(var + 1, jb, je, false, [&] { emit_stages(); }); });
+                };
+                if (lanes == 0) return scalar();
+                // Whole tiles of a plain transposed copy move lanes x lanes blocks through
+                // registers; edge tiles take the scalar loops.
+                llvm::Value* whole = b_.CreateAnd(
+                    b_.CreateICmpEQ(b_.CreateSub(ie, ib), b_.getInt64(t)),
+                    b_.CreateICmpEQ(b_.CreateSub(je, jb), b_.getInt64(t)));
+                llvm::LLVMContext& ctx = b_.getContext();
+                auto* vec = llvm::BasicBlock::Create(ctx, "tile.vector", fn_);
+                auto* edge = llvm::BasicBlock::Create(ctx, "tile.edge", fn_);
+                auto* done = llvm::BasicBlock::Create(ctx, "tile.done", fn_);
+                b_.CreateCondBr(whole, vec, edge);
+                b_.SetInsertPoint(vec);
+                emit_counted("blk_i", ib, ie, lanes, false, [&](llvm::Value* bi) {
+                    emit_counted("blk_j", jb, je, lanes, false, [&](llvm::Value* bj) {
+                        emit_block_transpose(var, bi, bj, lanes);
+                    });
+                });
+                b_.CreateBr(done);
+                b_.SetInsertPoint(edge);
+                scalar();
+                b_.CreateBr(done);
+                b_.SetInsertPoint(done);
             });
         });
+    }
+
+    /// Lanes of the register-block path for this kernel: a single store of one unmasked load
+    /// of the same f32/f64 buffer kind (a materialized transpose), else 0.
+    int64_t block_lanes(int64_t tile) const {
+        if (kernel_.stages.size() != 1) return 0;
+        const ir::Stage& st = kernel_.stages[0];
+        const ir::NodeRef& v = st.value;
+        if (st.kind != ir::StageKind::Store || v->op() != Op::Load || v->inputs().size() != 1)
+            return 0;
+        int64_t lanes = v->dtype() == DType::Float32 ? 8 : v->dtype() == DType::Float64 ? 4 : 0;
+        return lanes && tile % lanes == 0 ? lanes : 0;
+    }
+
+    /// Copies the block of outer points (bi.., bj..) of size lanes x lanes: `lanes` vector loads
+    /// along var `var` (the load's contiguous direction), a transpose by log2(lanes) rounds of
+    /// interleaving shuffles, and `lanes` vector stores along var + 1.
+    void emit_block_transpose(int64_t var, llvm::Value* bi, llvm::Value* bj, int64_t lanes) {
+        const ir::Stage& st = kernel_.stages[0];
+        const ir::KernelBuffer& out = kernel_.buffers[static_cast<size_t>(st.buffer)];
+        int64_t in_buf = st.value->attr_as<ir::LoadAttr>().buffer;
+        llvm::Type* et = memory_type(b_.getContext(), out.dtype);
+        auto* vt = llvm::FixedVectorType::get(et, static_cast<unsigned>(lanes));
+        auto at = [&](const ir::NodeRef& index, llvm::Value* i, llvm::Value* j, int64_t buf) {
+            ex_.open_scope();
+            ex_.bind_var(var, i);
+            ex_.bind_var(var + 1, j);
+            llvm::Value* offset = b_.CreateSExt(ex_.emit(index), b_.getInt64Ty());
+            ex_.close_scope();
+            return b_.CreateInBoundsGEP(et, fn_->getArg(static_cast<unsigned>(buf)), offset);
+        };
+        // rows[k] = in[(bi .. bi+lanes), bj + k]: contiguous along var.
+        std::vector<llvm::Value*> rows;
+        for (int64_t k = 0; k < lanes; ++k) {
+            llvm::Value* j = b_.CreateAdd(bj, b_.getInt64(k));
+            rows.push_back(b_.CreateAlignedLoad(vt, at(st.value->input(0), bi, j, in_buf),
+                                                llvm::Align(alignof(float))));
+        }
+        // Perfect-shuffle rounds: new[2i] = lo(old[i], old[i+n/2]), new[2i+1] = hi(...).
+        auto n = static_cast<size_t>(lanes);
+        std::vector<int> lo_mask, hi_mask;
+        for (int64_t e = 0; e < lanes / 2; ++e) {
+            lo_mask.push_back(static_cast<int>(e));
+            lo_mask.push_back(static_cast<int>(e + lanes));
+            hi_mask.push_back(static_cast<int>(e + lanes / 2));
+            hi_mask.push_back(static_cast<int>(e + lanes / 2 + lanes));
+        }
+        for (int64_t round = 1; round < lanes; round *= 2) {
+            std::vector<llvm::Value*> next(n);
+            for (size_t i = 0; i < n / 2; ++i) {
+                next[2 * i] = b_.CreateShuffleVector(rows[i], rows[i + n / 2], lo_mask);
+                next[2 * i + 1] = b_.CreateShuffleVector(rows[i], rows[i + n / 2], hi_mask);
+            }
+            rows = std::move(next);
+        }
+        // rows[k] now holds in[bi + k, bj ..]: store it to out[bi + k, bj ..].
+        for (int64_t k = 0; k < lanes; ++k) {
+            llvm::Value* i = b_.CreateAdd(bi, b_.getInt64(k));
+            b_.CreateAlignedStore(rows[static_cast<size_t>(k)], at(st.index, i, bj, st.buffer),
+                                  llvm::Align(alignof(float)));
+        }
     }
 
     void emit_stages() {

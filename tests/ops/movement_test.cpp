@@ -261,11 +261,14 @@ TEST_CASE("contiguous, clone, detach keep values; compositions of views", "[ops]
 
 TEST_CASE("materialized transposes run in tiles and stay exact", "[ops][movement][tile]") {
     // Sizes that are not multiples of the tile, large enough to be tiled and split over threads.
-    for (Shape s : {Shape{70, 130}, Shape{129, 65}, Shape{300, 257}}) {
-        Tensor x = uniform(s, kFloat32);
-        check(x.t().contiguous(), "transpose " + desc(x));
-        CHECK(kiln::kernels_text({x.t() + 1}).find(" tile 32") != std::string::npos);
-    }
+    // Whole tiles move 8x8 (f32) or 4x4 (f64) register blocks; edge tiles run scalar; the
+    // largest is split over threads at rows that are no multiple of the tile.
+    for (DType t : kFloats)
+        for (Shape s : {Shape{70, 130}, Shape{129, 65}, Shape{300, 257}, Shape{1001, 700}}) {
+            Tensor x = uniform(s, t);
+            check(x.t().contiguous(), "transpose " + desc(x));
+            CHECK(kiln::kernels_text({x.t() + 1}).find(" tile 32") != std::string::npos);
+        }
     Tensor y = uniform({3, 100, 67}, kFloat64);
     check(y.permute({0, 2, 1}) * 2, "batched transpose " + desc(y));
 }

@@ -135,14 +135,19 @@ FusionPlan plan_fusion(const std::vector<NodeRef>& roots, int64_t max_kernel_ops
                 plan.materialize(src, "transposed operand of extern matmul (read in place)");
                 continue;
             }
-            plan.materialize(in.get(), std::string("operand of extern ") +
-                                           std::string(ir::op_name(n->op())) +
-                                           " (needs contiguous memory)");
+            plan.materialize(strip_reshapes(in.get()), std::string("operand of extern ") +
+                                                           std::string(ir::op_name(n->op())) +
+                                                           " (needs contiguous memory)");
         }
     }
     bound_kernel_sizes(plan, max_kernel_ops);
     materialize_shared_reductions(plan);
     return plan;
+}
+
+const ir::Node* strip_reshapes(const ir::Node* operand) {
+    while (operand->op() == ir::Op::Reshape) operand = operand->input(0).get();
+    return operand;
 }
 
 const ir::Node* transposed_source(const ir::Node* operand) {

@@ -52,6 +52,10 @@ FusionPlan plan_fusion(const std::vector<ir::NodeRef>& roots,
 /// Re-applies the "reduction shared by several kernels" rule after the plan changed.
 void materialize_shared_reductions(FusionPlan& plan);
 
+/// The node under a chain of reshapes: an extern operand that is a reshape of it reads the
+/// same contiguous bytes, so it needs that node's buffer, not a copy.
+const ir::Node* strip_reshapes(const ir::Node* operand);
+
 /// For a matmul operand that is a transpose of its input's last two dims (batch dims kept), that
 /// input: BLAS reads it in place with a transpose flag, so the transposed view needs no copy.
 /// nullptr for any other operand.

@@ -564,7 +564,7 @@ ir::Program build_program(const FusionPlan& plan, const LoweredKernels& lowered)
             auto operand = [&](const Node* in, bool& trans) {
                 const Node* src = transposed_source(in);
                 trans = src && !plan.is_buffer(in);
-                return buffer(trans ? src : in);
+                return buffer(trans ? src : plan.is_buffer(in) ? in : strip_reshapes(in));
             };
             m.a = operand(n->input(0).get(), m.trans_a);
             m.b = operand(n->input(1).get(), m.trans_b);
@@ -586,9 +586,13 @@ ir::Program build_program(const FusionPlan& plan, const LoweredKernels& lowered)
             const Node* index = n->input(st.scatter ? 0 : 1).get();
             const Node* rows = st.scatter ? n->input(1).get() : n;
             const auto& attr = n->attr_as<ir::IndexAttr>();
-            st.dense = buffer(dense);
-            st.index = buffer(index);
-            st.rows = buffer(rows);
+            // Operands read through reshapes use their source's buffer (same bytes).
+            auto operand = [&](const Node* in) {
+                return buffer(in == n || plan.is_buffer(in) ? in : strip_reshapes(in));
+            };
+            st.dense = operand(dense);
+            st.index = operand(index);
+            st.rows = operand(rows);
             st.split = ir::split_at(dense->shape(), attr.axis);
             st.count = index->shape().back();
             st.dtype = n->dtype();

@@ -224,6 +224,23 @@ return %5, %6
     CHECK_FALSE(second.trans_b);
 }
 
+TEST_CASE("extern operands that are reshapes read their source's buffer", "[fusion]") {
+    auto r = run(R"(
+%0 = input 0 : f32[2,3,4]
+%1 = reshape %0 : f32[6,4]
+%2 = input 1 : f32[4,5]
+%3 = matmul %1, %2 : f32[6,5]
+%4 = input 2 : i64[3]
+%5 = reshape %0 : f32[6,4]
+%6 = gather %5, %4 {axis=0, site=0} : f32[3,4]
+return %3, %6
+)");
+    // No copies: the matmul and the gather read input 0 directly.
+    CHECK(count_kernels(r.program) == 0);
+    const auto& m = std::get<ir::MatmulStep>(r.program.steps[0]);
+    CHECK(r.program.buffers[m.a].kind == ir::BufferKind::Input);
+}
+
 TEST_CASE("a big full reduction is split so that all threads work", "[fusion]") {
     auto r = run(R"(
 %0 = input 0 : f32[1024,1024]

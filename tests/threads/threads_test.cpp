@@ -109,3 +109,37 @@ TEST_CASE("threads realize tensors that share a subgraph", "[threads]") {
         for (int i = 0; i < 8; ++i) CHECK(got[i] == Approx(unit * i).epsilon(1e-5));
     }
 }
+
+TEST_CASE("threads train their own models at once", "[threads][autograd]") {
+    // Each thread: forward, backward and a hand-written SGD update of its own small MLP, with
+    // the loss read first on odd threads (saved values) and last on even ones (co-computed);
+    // a changing learning rate (lifted constants) and dropout (lazy random numbers).
+    std::vector<float> first(4), last(4);
+    on_threads(4, [&](int i) {
+        Tensor w1 = (kiln::rand({8, 16}) - 0.5) * 0.5, w2 = (kiln::rand({16, 4}) - 0.5) * 0.5;
+        kiln::realize({w1, w2});
+        w1.requires_grad_();
+        w2.requires_grad_();
+        Tensor x = kiln::rand({32, 8}), y = kiln::rand({32, 4});
+        kiln::realize({x, y});
+        for (int step = 0; step < 20; ++step) {
+            Tensor h = kiln::dropout(kiln::relu(kiln::matmul(x, w1)), 0.1, true);
+            Tensor d = kiln::matmul(h, w2) - y;
+            Tensor loss = (d * d).mean();
+            float early = i % 2 ? loss.item<float>() : 0.0f;
+            loss.backward();
+            {
+                NoGradGuard g;
+                for (Tensor* p : {&w1, &w2}) {
+                    p->sub_(p->grad(), 0.1 + 0.001 * step);
+                    p->mutable_grad() = Tensor();
+                }
+            }
+            kiln::realize({w1, w2});
+            float l = i % 2 ? early : loss.item<float>();
+            if (step == 0) first[i] = l;
+            last[i] = l;
+        }
+    });
+    for (int i = 0; i < 4; ++i) CHECK(last[i] < first[i]);
+}

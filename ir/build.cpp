@@ -110,4 +110,20 @@ NodeRef transpose_last(const NodeRef& n) {
     return permute(n, perm);
 }
 
+NodeRef detach(const NodeRef& n) {
+    if (!n->tracks_grad()) return n;
+    return ir::Node::make(ir::Op::Detach, n->dtype(), n->shape(), {n});
+}
+
+NodeRef gather(const NodeRef& src, const NodeRef& index, const IndexAttr& attr) {
+    Shape out = index->shape();
+    out.insert(out.end(), src->shape().begin() + attr.axis + 1, src->shape().end());
+    return ir::Node::make(ir::Op::Gather, src->dtype(), out, {src, index}, attr);
+}
+
+NodeRef scatter_add(const NodeRef& index, const NodeRef& rows, const Shape& dense,
+                    const IndexAttr& attr) {
+    return ir::Node::make(ir::Op::ScatterAdd, rows->dtype(), dense, {index, rows}, attr);
+}
+
 }  // namespace kiln::ir::build

@@ -41,5 +41,12 @@ NodeRef flip(const NodeRef& n, const std::vector<int64_t>& axes);
 NodeRef matmul(const NodeRef& a, const NodeRef& b);
 /// Swaps the last two dims.
 NodeRef transpose_last(const NodeRef& n);
+/// `n` cut from autograd (a `detach` node); n itself when no gradient flows through it.
+NodeRef detach(const NodeRef& n);
+/// Rows of src [A..., S, B...] taken by index i64 [A..., K] along attr.axis: [A..., K, B...].
+NodeRef gather(const NodeRef& src, const NodeRef& index, const IndexAttr& attr);
+/// gather's transpose: rows [A..., K, B...] added into zeros of `dense` [A..., S, B...].
+NodeRef scatter_add(const NodeRef& index, const NodeRef& rows, const Shape& dense,
+                    const IndexAttr& attr);
 
 }  // namespace kiln::ir::build

@@ -15,16 +15,10 @@ Grads extern_op(const NodeRef& n, const NodeRef& g, const Needs& needs) {
     using ir::Op;
     switch (n->op()) {
     case Op::Gather: {
-        const NodeRef& src = n->input(0);
-        const NodeRef& index = n->input(1);
-        return {ir::Node::make(Op::ScatterAdd, g->dtype(), src->shape(), {index, g}, n->attr()),
-                nullptr};
+        const auto& attr = n->attr_as<ir::IndexAttr>();
+        return {b::scatter_add(n->input(1), g, n->input(0)->shape(), attr), nullptr};
     }
-    case Op::ScatterAdd: {
-        const NodeRef& index = n->input(0);
-        return {nullptr, ir::Node::make(Op::Gather, g->dtype(), index->shape(), {g, index},
-                                        n->attr())};
-    }
+    case Op::ScatterAdd: return {nullptr, b::gather(g, n->input(0), n->attr_as<ir::IndexAttr>())};
     default: {
         const NodeRef& a = n->input(0);
         const NodeRef& w = n->input(1);

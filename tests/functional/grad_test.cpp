@@ -125,6 +125,11 @@ TEST_CASE("embedding, gather and index_select gradients accumulate repeats",
     Tensor ids2 = make({1, 1, 3, 0, 4, 1}, {2, 3}, kInt64);
     gradcheck("embedding rank-1 ids", [&](T t) { return kiln::embedding(t[0], ids1); }, {w});
     gradcheck("embedding rank-2 ids", [&](T t) { return kiln::embedding(t[0], ids2); }, {w});
+    // Second order differentiates the scatter_add of the first: a gather of whole rows.
+    gradgradcheck("embedding squared", [&](T t) {
+        Tensor e = kiln::embedding(t[0], ids2);
+        return e * e;
+    }, {w});
 
     Tensor src = uniform({3, 4, 2}, kFloat64);
     for (int64_t dim : {0, 1, -1}) {

@@ -24,11 +24,6 @@ using ir::Op;
 thread_local bool grad_enabled = true;
 std::atomic<int64_t> next_leaf_id{1};
 
-NodeRef detached(NodeRef n) {
-    if (!n->tracks_grad()) return n;
-    return Node::make(Op::Detach, n->dtype(), n->shape(), {n});
-}
-
 /// The leaf nodes under `roots`, through gradient-carrying edges only, each once.
 std::vector<NodeRef> leaves_under(const std::vector<NodeRef>& roots) {
     std::vector<NodeRef> leaves;
@@ -115,7 +110,7 @@ Tensor& assign(Tensor& self, const Tensor& result, const char* op,
     r = build::cast(r, current->dtype());
     if (current->op() == Op::Leaf && self.is_leaf()) {
         // A leaf stays the same variable with a new value; its old expression is not needed.
-        r = Node::make(Op::Leaf, r->dtype(), r->shape(), {detached(r)}, current->attr());
+        r = Node::make(Op::Leaf, r->dtype(), r->shape(), {build::detach(r)}, current->attr());
     }
     self.impl()->set_node(std::move(r));
     if (!self.impl()->value()) detail::note_pending(self.impl());
@@ -189,7 +184,7 @@ void Tensor::backward(const Tensor& gradient, std::optional<bool> retain_graph,
         auto owner = std::static_pointer_cast<TensorImpl>(
             leaves[i]->attr_as<ir::LeafAttr>().owner.lock());
         if (!owner) continue;  // the leaf's tensor is gone: nobody can read its gradient
-        accumulate_grad(*owner, create_graph ? grads[i] : detached(grads[i]), saved);
+        accumulate_grad(*owner, create_graph ? grads[i] : build::detach(grads[i]), saved);
         // Also the leaf: an update that reads the gradient may outlive the gradient tensor.
         if (saved) owner->set_saved(saved);
     }
@@ -233,6 +228,10 @@ std::vector<Tensor> grad(const std::vector<Tensor>& outputs, const std::vector<T
         wrt.push_back(in);
     }
     std::vector<NodeRef> grads = passes::gradients(roots, cots, wrt);
+    // Values saved by realizing an output before this call (one output's, when several have).
+    TensorImpl::Saved saved;
+    for (const Tensor& o : outputs)
+        if (!saved) saved = o.impl()->saved();
     std::vector<Tensor> result;
     for (size_t i = 0; i < grads.size(); ++i) {
         if (!grads[i]) {
@@ -245,10 +244,9 @@ std::vector<Tensor> grad(const std::vector<Tensor>& outputs, const std::vector<T
             result.emplace_back();
             continue;
         }
-        NodeRef g = create_graph ? grads[i] : detached(grads[i]);
+        NodeRef g = create_graph ? grads[i] : build::detach(grads[i]);
         auto impl = std::make_shared<TensorImpl>(g, inputs[i].device());
-        for (const Tensor& o : outputs)
-            if (auto saved = o.impl()->saved()) impl->set_saved(saved);  // (the last one's)
+        impl->set_saved(saved);
         result.push_back(Tensor(impl));
     }
     if (!retain_graph.value_or(create_graph)) {

@@ -95,8 +95,9 @@ bool match(const std::vector<NodeRef>& g, const std::vector<NodeRef>& ref, Match
     return true;
 }
 
-/// A 0-d buffer holding constant `c`'s value.
-std::shared_ptr<runtime::Buffer> value_buffer(const Node& c) {
+}  // namespace
+
+std::shared_ptr<runtime::Buffer> constant_buffer(const Node& c) {
     auto buf = runtime::Buffer::allocate(c.dtype(), 1);
     void* p = buf->data();
     switch (c.dtype()) {
@@ -108,8 +109,6 @@ std::shared_ptr<runtime::Buffer> value_buffer(const Node& c) {
     }
     return buf;
 }
-
-}  // namespace
 
 std::vector<NodeRef> ConstLifter::lift(const std::vector<NodeRef>& graph,
                                        std::vector<std::shared_ptr<runtime::Buffer>>& inputs) {
@@ -139,7 +138,7 @@ std::vector<NodeRef> ConstLifter::lift(const std::vector<NodeRef>& graph,
         if (lifted[i]) slot[i] = next++;
     for (const auto& [node, i] : m.index) value_of[i] = node;
     for (size_t i = 0; i < lifted.size(); ++i)
-        if (lifted[i]) inputs.push_back(value_buffer(*value_of[i]));
+        if (lifted[i]) inputs.push_back(constant_buffer(*value_of[i]));
     return ir::rewrite_graph(graph, [&](const Node& n, const std::vector<NodeRef>&) -> NodeRef {
         if (n.op() != Op::Const) return nullptr;
         size_t i = m.index.at(&n);

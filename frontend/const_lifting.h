@@ -18,6 +18,9 @@
 
 namespace kiln::detail {
 
+/// A new 1-element buffer holding constant node `c`'s value in its dtype (a 0-d input).
+std::shared_ptr<runtime::Buffer> constant_buffer(const ir::Node& c);
+
 class ConstLifter {
 public:
     /// For a canonical graph that missed the program cache: the graph to run instead, with the

@@ -237,9 +237,7 @@ Tensor Tensor::clone(std::source_location loc) const {
     return with_node(*this, node_of(*this, "clone", loc));
 }
 Tensor Tensor::detach(std::source_location loc) const {
-    NodeRef n = node_of(*this, "detach", loc);
-    if (!n->tracks_grad()) return with_node(*this, n);
-    return with_node(*this, ir::Node::make(Op::Detach, n->dtype(), n->shape(), {n}));
+    return with_node(*this, build::detach(node_of(*this, "detach", loc)));
 }
 
 Tensor cat(const std::vector<Tensor>& tensors, int64_t dim, std::source_location loc) {

@@ -7,6 +7,7 @@
 #include <numbers>
 
 #include "frontend/checks.h"
+#include "frontend/const_lifting.h"
 #include "frontend/graph_builder.h"
 #include "frontend/realize.h"
 #include "frontend/tensor_impl.h"
@@ -32,9 +33,8 @@ Generator& generator() {
 }
 
 NodeRef int_input(uint64_t value) {
-    auto buf = runtime::Buffer::allocate(DType::Int64, 1);
-    *static_cast<int64_t*>(buf->data()) = static_cast<int64_t>(value);
-    return detail::input_node(buf, {});
+    NodeRef c = ir::make_int_const(static_cast<int64_t>(value), DType::Int64);
+    return detail::input_node(detail::constant_buffer(*c), {});
 }
 
 DType random_dtype(const char* op, const std::vector<int64_t>& shape, const TensorOptions& opts,

@@ -3,6 +3,7 @@
 #include <type_traits>
 
 #include "frontend/checks.h"
+#include "frontend/graph_builder.h"
 #include "frontend/pending.h"
 #include "frontend/realize.h"
 #include "frontend/tensor_impl.h"
@@ -11,8 +12,7 @@
 namespace kiln {
 
 Tensor make_tensor(ir::NodeRef node, Device device) {
-    if (node->tracks_grad() && !GradMode::is_enabled())
-        node = ir::Node::make(ir::Op::Detach, node->dtype(), node->shape(), {node});
+    if (!GradMode::is_enabled()) node = build::detach(node);
     bool autograd = node->tracks_grad() || node->op() == ir::Op::Detach;
     Tensor t(std::make_shared<TensorImpl>(std::move(node), device));
     if (autograd) detail::note_pending(t.impl());

@@ -13,7 +13,7 @@
 
 namespace kiln {
 
-class TensorImpl : public std::enable_shared_from_this<TensorImpl> {
+class TensorImpl {
 public:
     TensorImpl(ir::NodeRef n, Device d) : device(d), node_(std::move(n)) {}
     /// The node of the current value: the recorded expression, or an input node holding the

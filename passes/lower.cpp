@@ -22,6 +22,15 @@ using ir::OpCategory;
 using ir::Shape;
 using Index = std::vector<NodeRef>;
 
+/// The row-major element offset of position `idx` in a contiguous tensor of `shape`.
+NodeRef row_major(const Index& idx, const Shape& shape) {
+    std::vector<int64_t> strides = ir::contiguous_strides(shape);
+    NodeRef offset = index::constant(0);
+    for (size_t d = 0; d < idx.size(); ++d)
+        offset = index::add(offset, index::mul(idx[d], strides[d]));
+    return offset;
+}
+
 /// Thrown while building a kernel when a fused reduction must get its own buffer instead.
 struct NeedsBuffer {
     const Node* node;
@@ -112,11 +121,7 @@ private:
     }
 
     NodeRef load(const Node* n, const Index& idx, const NodeRef& valid) {
-        std::vector<int64_t> strides = ir::contiguous_strides(n->shape());
-        NodeRef offset = index::constant(0);
-        for (size_t d = 0; d < idx.size(); ++d)
-            offset = index::add(offset, index::mul(idx[d], strides[d]));
-        std::vector<NodeRef> ins{offset};
+        std::vector<NodeRef> ins{row_major(idx, n->shape())};
         if (!index::is_true(valid)) ins.push_back(valid);
         return Node::make(Op::Load, n->dtype(), {}, std::move(ins),
                           ir::LoadAttr{buffer_index(n)});
@@ -126,9 +131,7 @@ private:
         if (n->op() == Op::Const) return Node::make(Op::Const, n->dtype(), {}, {}, n->attr());
         if (n->op() == Op::Random) {
             // The element's row-major number in the random node's own shape, plus the offset.
-            std::vector<int64_t> strides = ir::contiguous_strides(n->shape());
-            NodeRef e = index::constant(0);
-            for (size_t d = 0; d < idx.size(); ++d) e = index::add(e, index::mul(idx[d], strides[d]));
+            NodeRef e = row_major(idx, n->shape());
             NodeRef t = index::true_value();
             NodeRef seed = expr(n->input(0).get(), {}, t);
             NodeRef counter = Node::make(Op::Add, DType::Int64, {}, {expr(n->input(1).get(), {}, t), e});
@@ -163,11 +166,8 @@ private:
                 for (size_t j = 0; j < os_dims.size(); ++j) out[is_dims[j]] = idx[os_dims[j]];
                 break;
             }
-            std::vector<int64_t> ostr = ir::contiguous_strides(os);
             std::vector<int64_t> istr = ir::contiguous_strides(is);
-            NodeRef linear = index::constant(0);
-            for (size_t d = 0; d < idx.size(); ++d)
-                linear = index::add(linear, index::mul(idx[d], ostr[d]));
+            NodeRef linear = row_major(idx, os);
             // An empty input is never read (the loops that would read it run zero times).
             bool empty = ir::numel(is) == 0;
             for (size_t e = 0; e < is.size(); ++e)
@@ -413,8 +413,6 @@ struct LoweredKernel {
     std::vector<const Node*> buffers;  // node for each kernel buffer (last one: the root)
 };
 
-/// Lowers one root: a probe pass with every dim outer finds the dims reductions depend on; the
-/// final pass puts those outer and loops over the rest inside a store stage.
 /// The tile size for an elementwise kernel whose contiguous store reads some buffer across
 /// rows (a transpose: stride 1 along the second-last loop, a long stride along the last), so
 /// that both the reads and the writes of a block stay in cache; 0 for any other kernel.
@@ -443,6 +441,8 @@ int64_t transpose_tile(const ir::LoopKernel& k) {
     return transposed ? kTile : 0;
 }
 
+/// Lowers one root: a probe pass with every dim outer finds the dims reductions depend on; the
+/// final pass puts those outer and loops over the rest inside a store stage.
 LoweredKernel lower_kernel(const FusionPlan& plan, const Node* root) {
     // A kernel storing a reshape (a matmul operand flattened from a permuted view, say) loops
     // over the shape before the reshape: the flat store offset is the same, and reading the
@@ -480,9 +480,7 @@ LoweredKernel lower_kernel(const FusionPlan& plan, const Node* root) {
     KernelBuilder b(plan, root, num_outer);
     NodeRef value = b.expr(body, idx, index::true_value());
     int64_t out = b.buffer_index(root);  // after all inputs
-    NodeRef offset = index::constant(0);
-    std::vector<int64_t> strides = ir::contiguous_strides(shape);
-    for (int64_t d = 0; d < rank; ++d) offset = index::add(offset, index::mul(idx[d], strides[d]));
+    NodeRef offset = row_major(idx, shape);
     ir::Stage store;
     store.kind = ir::StageKind::Store;
     store.loops = inner;

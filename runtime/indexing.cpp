@@ -6,17 +6,6 @@
 namespace kiln::runtime {
 namespace {
 
-size_t element_size(DType t) {
-    switch (t) {
-    case DType::Float32:
-    case DType::Int32: return 4;
-    case DType::Float64:
-    case DType::Int64: return 8;
-    case DType::Bool: return 1;
-    }
-    return 8;
-}
-
 template <class T>
 void add_rows(T* out, const T* in, int64_t n) {
     for (int64_t i = 0; i < n; ++i) out[i] += in[i];
@@ -38,15 +27,9 @@ IndexOutOfRange::IndexOutOfRange(int64_t v, int64_t b, int64_t s)
     : IndexError("index " + std::to_string(v) + " is out of range [0, " + std::to_string(b) + ")"),
       value(v), bound(b), site(s) {}
 
-const int64_t* first_out_of_range(const int64_t* index, int64_t count, int64_t bound) {
-    for (int64_t i = 0; i < count; ++i)
-        if (index[i] < 0 || index[i] >= bound) return index + i;
-    return nullptr;
-}
-
 const int64_t* run_index_step(const ir::IndexStep& st, void* dense, const int64_t* index,
                               void* rows) {
-    const size_t es = element_size(st.dtype);
+    const size_t es = dtype_size(st.dtype);
     const int64_t inner = st.split.inner, size = st.split.size;
     const size_t row_bytes = static_cast<size_t>(inner) * es;
     auto* d = static_cast<char*>(dense);

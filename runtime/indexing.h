@@ -16,9 +16,6 @@ public:
     int64_t value, bound, site;
 };
 
-/// A value outside [0, bound) in index buffer `index`, or nullptr when all are in range.
-const int64_t* first_out_of_range(const int64_t* index, int64_t count, int64_t bound);
-
 /// Runs `step` on its buffers (dense, index, rows as in IndexStep). Out-of-range indices read
 /// row 0 (gather) or add nothing (scatter_add); the first one is returned (nullptr: none).
 const int64_t* run_index_step(const ir::IndexStep& step, void* dense, const int64_t* index,

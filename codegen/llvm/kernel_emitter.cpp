@@ -3,6 +3,8 @@
 #include <cmath>
 #include <functional>
 #include <limits>
+#include <tuple>
+#include <utility>
 
 #include <fmt/format.h>
 
@@ -117,17 +119,21 @@ private:
         if (outer[level] < 0) throw InternalError("cpu codegen: negative outer extent");
         if (kernel_.tile > 0 && level + 2 == outer.size()) return emit_tiled(level);
         if (level == 0) {
-            // Clamp the caller's range to the loop, so a bad range cannot write out of bounds.
-            llvm::Value* lo =
-                b_.CreateBinaryIntrinsic(llvm::Intrinsic::smax, begin_, b_.getInt64(0));
-            llvm::Value* hi =
-                b_.CreateBinaryIntrinsic(llvm::Intrinsic::smin, end_, b_.getInt64(outer[0]));
+            auto [lo, hi] = parallel_range();
             emit_loop(0, lo, hi, true, [&] { emit_outer(1); });
             return;
         }
         if (outer[level] == 0) return;
         emit_loop(static_cast<int64_t>(level), b_.getInt64(0), b_.getInt64(outer[level]), false,
                   [&] { emit_outer(level + 1); });
+    }
+
+    /// The caller's [begin, end) of outer loop 0, clamped to the loop so that a bad range cannot
+    /// write out of bounds.
+    std::pair<llvm::Value*, llvm::Value*> parallel_range() {
+        return {b_.CreateBinaryIntrinsic(llvm::Intrinsic::smax, begin_, b_.getInt64(0)),
+                b_.CreateBinaryIntrinsic(llvm::Intrinsic::smin, end_,
+                                         b_.getInt64(kernel_.outer[0]))};
     }
 
     /// The last two outer loops in tile x tile blocks (see LoopKernel::tile).
@@ -137,10 +143,7 @@ private:
         int64_t t = kernel_.tile;
         llvm::Value* lo = b_.getInt64(0);
         llvm::Value* hi = b_.getInt64(outer[level]);
-        if (level == 0) {  // the caller's range, clamped as in emit_outer
-            lo = b_.CreateBinaryIntrinsic(llvm::Intrinsic::smax, begin_, b_.getInt64(0));
-            hi = b_.CreateBinaryIntrinsic(llvm::Intrinsic::smin, end_, b_.getInt64(outer[0]));
-        }
+        if (level == 0) std::tie(lo, hi) = parallel_range();
         llvm::Value* cols = b_.getInt64(outer[level + 1]);
         auto var = static_cast<int64_t>(level);
         int64_t lanes = block_lanes(t);

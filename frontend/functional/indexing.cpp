@@ -10,9 +10,7 @@
 namespace kiln {
 namespace {
 
-using ir::Node;
 using ir::NodeRef;
-using ir::Op;
 using ir::Shape;
 
 /// The index as i64 (i32 converts); other dtypes are a TypeError.
@@ -26,15 +24,6 @@ NodeRef index_node(const char* op, const Tensor& index, const std::source_locati
 
 }  // namespace
 
-namespace detail {
-/// gather(src, index) along `axis` (IR form), reporting bad indices for `site`.
-NodeRef take_rows(const NodeRef& src, const NodeRef& index, int64_t axis, int64_t site) {
-    Shape out(index->shape());
-    out.insert(out.end(), src->shape().begin() + axis + 1, src->shape().end());
-    return Node::make(Op::Gather, src->dtype(), out, {src, index}, ir::IndexAttr{axis, site});
-}
-}  // namespace detail
-
 Tensor embedding(const Tensor& weight, const Tensor& indices, std::source_location loc) {
     NodeRef w = node_of(weight, "embedding", loc);
     NodeRef idx = index_node("embedding", indices, loc);
@@ -46,7 +35,7 @@ Tensor embedding(const Tensor& weight, const Tensor& indices, std::source_locati
                                       "the weight " + describe(*w) + " has " +
                                           std::to_string(w->shape()[0]) + " rows", loc);
     NodeRef flat = build::reshape(idx, {ir::numel(idx->shape())});
-    NodeRef rows = detail::take_rows(w, flat, 0, site);
+    NodeRef rows = build::gather(w, flat, {0, site});
     Shape out = idx->shape();
     out.push_back(w->shape()[1]);
     return make_tensor(build::reshape(rows, out), weight.device());
@@ -69,7 +58,7 @@ Tensor index_select(const Tensor& t, int64_t dim, const Tensor& index, std::sour
             std::to_string(x->shape()[d]), loc);
     Shape lead(x->shape().begin(), x->shape().begin() + d);
     lead.push_back(idx->shape()[0]);
-    NodeRef r = detail::take_rows(x, build::broadcast_to(idx, lead), d, site);
+    NodeRef r = build::gather(x, build::broadcast_to(idx, lead), {d, site});
     if (scalar) r = build::reshape(r, idx->shape());
     return make_tensor(r, t.device());
 }
@@ -108,7 +97,7 @@ Tensor gather(const Tensor& t, int64_t dim, const Tensor& index, std::source_loc
     NodeRef src = build::slice(x, std::vector<int64_t>(rank, 0), std::vector<int64_t>(rank, 1),
                                src_extent);
     src = build::permute(src, perm);
-    NodeRef r = detail::take_rows(src, build::permute(idx, perm), rank - 1, site);
+    NodeRef r = build::gather(src, build::permute(idx, perm), {rank - 1, site});
     std::vector<int64_t> inverse(rank);
     for (int64_t i = 0; i < rank; ++i) inverse[perm[i]] = i;
     r = build::permute(r, inverse);

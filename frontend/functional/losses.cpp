@@ -8,10 +8,6 @@
 #include "kiln/functional.h"
 
 namespace kiln {
-namespace detail {
-ir::NodeRef take_rows(const ir::NodeRef& src, const ir::NodeRef& index, int64_t axis,
-                      int64_t site);
-}  // namespace detail
 
 namespace nn::functional {
 namespace {
@@ -70,7 +66,7 @@ Tensor pick_nll(const char* op, const Tensor& flat_logp, const Tensor& flat_targ
     int64_t site = detail::index_site(op, "target", std::to_string(classes) + " classes", loc);
     ir::NodeRef idx = build::reshape(node_of(flat_targets, op, loc),
                                      {flat_targets.numel(), 1});
-    ir::NodeRef picked = detail::take_rows(node_of(flat_logp, op, loc), idx, 1, site);
+    ir::NodeRef picked = build::gather(node_of(flat_logp, op, loc), idx, {1, site});
     Tensor p = make_tensor(build::reshape(picked, shape), flat_logp.device());
     return -Located(p, loc);
 }

@@ -2,6 +2,9 @@
 
 #include <algorithm>
 
+#include "ir/conv.h"
+#include "kiln/error.h"
+
 namespace kiln::ir::build {
 
 NodeRef cast(const NodeRef& n, DType dtype) {
@@ -124,6 +127,23 @@ NodeRef gather(const NodeRef& src, const NodeRef& index, const IndexAttr& attr) 
 NodeRef scatter_add(const NodeRef& index, const NodeRef& rows, const Shape& dense,
                     const IndexAttr& attr) {
     return ir::Node::make(ir::Op::ScatterAdd, rows->dtype(), dense, {index, rows}, attr);
+}
+
+NodeRef conv2d(const NodeRef& x, const NodeRef& w, const ConvAttr& attr) {
+    std::string problem;
+    ConvGeometry g = conv_geometry(x->shape(), w->shape(), attr, problem);
+    KILN_CHECK(problem.empty(), "build::conv2d: " + problem);
+    return ir::Node::make(ir::Op::Conv2d, x->dtype(), g.output_shape(), {x, w}, attr);
+}
+
+NodeRef conv2d_grad_input(const NodeRef& dy, const NodeRef& w, const Shape& x_shape,
+                          const ConvAttr& attr) {
+    return ir::Node::make(ir::Op::Conv2dGradInput, dy->dtype(), x_shape, {dy, w}, attr);
+}
+
+NodeRef conv2d_grad_weight(const NodeRef& x, const NodeRef& dy, const Shape& w_shape,
+                           const ConvAttr& attr) {
+    return ir::Node::make(ir::Op::Conv2dGradWeight, dy->dtype(), w_shape, {x, dy}, attr);
 }
 
 }  // namespace kiln::ir::build

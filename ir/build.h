@@ -49,4 +49,13 @@ NodeRef gather(const NodeRef& src, const NodeRef& index, const IndexAttr& attr);
 NodeRef scatter_add(const NodeRef& index, const NodeRef& rows, const Shape& dense,
                     const IndexAttr& attr);
 
+/// conv2d(x [N, C, H, W], w) -> [N, O, Ho, Wo], and its two gradients (see ops.def): the
+/// input gradient from dy and w (x_shape: the input's shape), the weight gradient from x and dy
+/// (w_shape: the weight's). Shapes must fit (the frontend checks them first).
+NodeRef conv2d(const NodeRef& x, const NodeRef& w, const ConvAttr& attr);
+NodeRef conv2d_grad_input(const NodeRef& dy, const NodeRef& w, const Shape& x_shape,
+                          const ConvAttr& attr);
+NodeRef conv2d_grad_weight(const NodeRef& x, const NodeRef& dy, const Shape& w_shape,
+                           const ConvAttr& attr);
+
 }  // namespace kiln::ir::build

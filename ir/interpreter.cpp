@@ -7,6 +7,7 @@
 
 #include <fmt/format.h>
 
+#include "ir/conv.h"
 #include "ir/philox.h"
 #include "ir/verify.h"
 #include "kiln/error.h"
@@ -239,7 +240,8 @@ private:
         case OpCategory::Movement: movement(n, out); break;
         case OpCategory::Extern:
             if (n.op() == Op::Matmul) matmul(n, out);
-            else indexing(n, out);
+            else if (n.op() == Op::Gather || n.op() == Op::ScatterAdd) indexing(n, out);
+            else conv(n, out);
             break;
         case OpCategory::Loop: break;
         }
@@ -412,6 +414,44 @@ private:
             }
         if (!gather && !is_floating(n.dtype()))
             for (double& v : out.values) v = wrap(static_cast<uint64_t>(as_int(v)), n.dtype());
+    }
+
+    // Every product a convolution forms, as (x, weight, output) element numbers: conv2d sums
+    // them into the output, its gradients into the input or the weight.
+    template <class F>
+    static void for_each_tap(const ConvGeometry& g, F f) {
+        int64_t cg = g.group_channels(), og = g.group_outputs();
+        for (int64_t b = 0; b < g.n; ++b)
+            for (int64_t gr = 0; gr < g.groups; ++gr)
+                for (int64_t oc = gr * og; oc < (gr + 1) * og; ++oc)
+                    for (int64_t i = 0; i < g.ho; ++i)
+                        for (int64_t j = 0; j < g.wo; ++j)
+                            for (int64_t c = 0; c < cg; ++c)
+                                for (int64_t ki = 0; ki < g.kh; ++ki)
+                                    for (int64_t kj = 0; kj < g.kw; ++kj) {
+                                        int64_t ih = i * g.sh - g.ph + ki * g.dh;
+                                        int64_t iw = j * g.sw - g.pw + kj * g.dw;
+                                        if (ih < 0 || ih >= g.h || iw < 0 || iw >= g.w) continue;
+                                        int64_t xc = gr * cg + c;
+                                        f(((b * g.c + xc) * g.h + ih) * g.w + iw,
+                                          ((oc * cg + c) * g.kh + ki) * g.kw + kj,
+                                          ((b * g.o + oc) * g.ho + i) * g.wo + j);
+                                    }
+    }
+
+    void conv(const Node& n, RefTensor& out) {
+        ConvGeometry g = conv_geometry(n);
+        const std::vector<double>& a = value(n, 0).values;
+        const std::vector<double>& b = value(n, 1).values;
+        std::vector<double>& r = out.values;
+        r.assign(static_cast<size_t>(numel(n.shape())), 0.0);
+        auto at = [](int64_t i) { return static_cast<size_t>(i); };
+        if (n.op() == Op::Conv2d)
+            for_each_tap(g, [&](int64_t x, int64_t w, int64_t y) { r[at(y)] += a[at(x)] * b[at(w)]; });
+        else if (n.op() == Op::Conv2dGradInput)
+            for_each_tap(g, [&](int64_t x, int64_t w, int64_t y) { r[at(x)] += a[at(y)] * b[at(w)]; });
+        else
+            for_each_tap(g, [&](int64_t x, int64_t w, int64_t y) { r[at(w)] += a[at(x)] * b[at(y)]; });
     }
 
     const std::function<RefTensor(const Node&)>& input_value_;

@@ -65,6 +65,10 @@ size_t hash_attr(const Attr& attr) {
             } else if constexpr (std::is_same_v<T, IndexAttr>) {
                 hash_mix(h, a.axis);
                 hash_mix(h, a.site);
+            } else if constexpr (std::is_same_v<T, ConvAttr>) {
+                for (const auto* list : {&a.stride, &a.padding, &a.dilation})
+                    for (int64_t v : *list) hash_mix(h, v);
+                hash_mix(h, a.groups);
             }
         },
         attr);

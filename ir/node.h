@@ -74,6 +74,14 @@ struct WindowAttr {
     int64_t axis = 0, size = 1, stride = 1, dilation = 1;
     bool operator==(const WindowAttr&) const = default;
 };
+/// A 2-d convolution's geometry besides the shapes (conv2d and its two gradients): per spatial
+/// dim (height, width) the stride, the zero padding on both sides and the dilation; `groups`
+/// splits the channels into independent convolutions.
+struct ConvAttr {
+    std::vector<int64_t> stride{1, 1}, padding{0, 0}, dilation{1, 1};
+    int64_t groups = 1;
+    bool operator==(const ConvAttr&) const = default;
+};
 /// Which Philox output word(s) a random node uses (0..3; f64 uses word and word + 1), so that
 /// several numbers per element (Box-Muller's pair) come from one counter.
 struct RandomAttr {
@@ -107,7 +115,8 @@ struct StageAttr {
 };
 
 using Attr = std::variant<NoAttr, InputAttr, ConstAttr, AxisAttr, AxesAttr, PermuteAttr, SliceAttr,
-                          PadAttr, VarAttr, LoadAttr, StageAttr, LeafAttr, IndexAttr, RandomAttr, WindowAttr>;
+                          PadAttr, VarAttr, LoadAttr, StageAttr, LeafAttr, IndexAttr, RandomAttr, WindowAttr,
+                          ConvAttr>;
 
 class Node {
 public:

@@ -74,6 +74,12 @@ std::vector<AttrKey> attr_keys(RandomAttr& a) { return {{"word", false, &a.word}
 std::vector<AttrKey> attr_keys(IndexAttr& a) {
     return {{"axis", false, &a.axis}, {"site", false, &a.site}};
 }
+std::vector<AttrKey> attr_keys(ConvAttr& a) {
+    return {{"stride", true, nullptr, &a.stride},
+            {"padding", true, nullptr, &a.padding},
+            {"dilation", true, nullptr, &a.dilation},
+            {"groups", false, &a.groups}};
+}
 template <class T>
 std::vector<AttrKey> attr_keys(T&) {
     return {};

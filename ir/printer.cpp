@@ -39,6 +39,9 @@ std::string attr_text(const Attr& attr) {
             if constexpr (std::is_same_v<T, RandomAttr>) return fmt::format(" {{word={}}}", a.word);
             if constexpr (std::is_same_v<T, IndexAttr>)
                 return fmt::format(" {{axis={}, site={}}}", a.axis, a.site);
+            if constexpr (std::is_same_v<T, ConvAttr>)
+                return " {stride=" + ints(a.stride) + ", padding=" + ints(a.padding) +
+                       ", dilation=" + ints(a.dilation) + fmt::format(", groups={}}}", a.groups);
             return "";  // NoAttr; input and const print their value after the op name instead
         },
         attr);

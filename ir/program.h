@@ -5,6 +5,7 @@
 #include <variant>
 #include <vector>
 
+#include "ir/conv.h"
 #include "ir/loop_kernel.h"
 
 namespace kiln::ir {
@@ -48,7 +49,19 @@ struct IndexStep {
     int64_t site = 0;  ///< the user call that bad indices are reported for (IndexAttr::site)
 };
 
-using Step = std::variant<KernelStep, MatmulStep, IndexStep>;
+/// Which buffer a convolution step writes: y from x and w (conv2d), x from y and w
+/// (conv2d_grad_input, y holding dy), or w from x and y (conv2d_grad_weight).
+enum class ConvPass { Forward, InputGrad, WeightGrad };
+
+/// A convolution on contiguous buffers x [n, c, h, w], w [o, c/groups, kh, kw], y [n, o, ho, wo].
+struct ConvStep {
+    ConvPass pass = ConvPass::Forward;
+    int64_t x = 0, w = 0, y = 0;  ///< program buffers
+    ConvGeometry geometry;
+    DType dtype = DType::Float32;
+};
+
+using Step = std::variant<KernelStep, MatmulStep, IndexStep, ConvStep>;
 
 struct Program {
     std::vector<ProgramBuffer> buffers;

@@ -8,6 +8,7 @@
 
 #include <fmt/format.h>
 
+#include "ir/conv.h"
 #include "kiln/error.h"
 
 namespace kiln::ir {
@@ -15,7 +16,8 @@ namespace {
 
 // Names of the Attr alternatives, in variant order, as messages spell them.
 constexpr const char* kAttrKindNames[] = {"none",  "input", "const", "axis",   "axes", "perm",
-                                          "slice", "pad",   "index", "buffer", "stage", "leaf", "gather", "word", "window"};
+                                          "slice", "pad",   "index", "buffer", "stage", "leaf", "gather", "word", "window",
+                                          "conv"};
 static_assert(std::size(kAttrKindNames) == std::variant_size_v<Attr>);
 
 std::string shp(const Shape& s) { return shape_str(s); }
@@ -366,6 +368,28 @@ struct Checker {
         return "";
     }
 
+    // conv2d(x, w) / conv2d_grad_input(dy, w) / conv2d_grad_weight(x, dy), see ir/conv.h.
+    std::string conv() const {
+        for (const NodeRef& i : n.inputs())
+            if (i->dtype() != n.dtype())
+                return err(fmt::format("input dtype {} differs from result {}", dt(i->dtype()),
+                                       dt(n.dtype())));
+        if (!is_floating(n.dtype()))
+            return err(fmt::format("needs a float dtype, got {}", dt(n.dtype())));
+        bool grad_input = n.op() == Op::Conv2dGradInput;
+        bool grad_weight = n.op() == Op::Conv2dGradWeight;
+        const Shape& x = grad_input ? n.shape() : in(0).shape();
+        const Shape& w = grad_weight ? n.shape() : in(1).shape();
+        std::string problem;
+        ConvGeometry g = conv_geometry(x, w, n.attr_as<ConvAttr>(), problem);
+        if (!problem.empty()) return err(problem);
+        const Shape& y = grad_input ? in(0).shape() : grad_weight ? in(1).shape() : n.shape();
+        if (y != g.output_shape())
+            return err(fmt::format("{} {} should be {}", grad_input || grad_weight ? "output gradient" : "result",
+                                   shp(y), shp(g.output_shape())));
+        return "";
+    }
+
     std::string loop() const {
         if (!n.shape().empty())
             return err(fmt::format("result must be a scalar, got {}", shp(n.shape())));
@@ -426,7 +450,8 @@ struct Checker {
         case OpCategory::Reduce: return reduce();
         case OpCategory::Movement: return movement();
         case OpCategory::Extern:
-            return n.op() == Op::Matmul ? matmul() : indexing();
+            if (n.op() == Op::Matmul) return matmul();
+            return n.op() == Op::Gather || n.op() == Op::ScatterAdd ? indexing() : conv();
         case OpCategory::Loop: return loop();
         }
         return "";
@@ -469,6 +494,9 @@ size_t expected_attr_index(Op op) {
     case Op::Random:
     case Op::Philox: return attr_index<RandomAttr>();
     case Op::Window: return attr_index<WindowAttr>();
+    case Op::Conv2d:
+    case Op::Conv2dGradInput:
+    case Op::Conv2dGradWeight: return attr_index<ConvAttr>();
     default: return attr_index<NoAttr>();
     }
 }

@@ -555,6 +555,11 @@ ir::Program build_program(const FusionPlan& plan, const LoweredKernels& lowered)
         }
         p.outputs.push_back(id);
     }
+    // An extern op's operand (or result, `self`) buffer; operands read through reshapes use
+    // their source's buffer (same bytes).
+    auto extern_operand = [&](const Node* self, const Node* in) {
+        return buffer(in == self || plan.is_buffer(in) ? in : strip_reshapes(in));
+    };
     for (const Node* n : plan.schedule()) {
         if (n->op() == Op::Matmul) {
             ir::MatmulStep m;
@@ -584,10 +589,7 @@ ir::Program build_program(const FusionPlan& plan, const LoweredKernels& lowered)
             const Node* index = n->input(st.scatter ? 0 : 1).get();
             const Node* rows = st.scatter ? n->input(1).get() : n;
             const auto& attr = n->attr_as<ir::IndexAttr>();
-            // Operands read through reshapes use their source's buffer (same bytes).
-            auto operand = [&](const Node* in) {
-                return buffer(in == n || plan.is_buffer(in) ? in : strip_reshapes(in));
-            };
+            auto operand = [&](const Node* in) { return extern_operand(n, in); };
             st.dense = operand(dense);
             st.index = operand(index);
             st.rows = operand(rows);
@@ -595,6 +597,26 @@ ir::Program build_program(const FusionPlan& plan, const LoweredKernels& lowered)
             st.count = index->shape().back();
             st.dtype = n->dtype();
             st.site = attr.site;
+            p.steps.push_back(st);
+            continue;
+        }
+        if (n->op() == Op::Conv2d || n->op() == Op::Conv2dGradInput ||
+            n->op() == Op::Conv2dGradWeight) {
+            ir::ConvStep st;
+            st.pass = n->op() == Op::Conv2d            ? ir::ConvPass::Forward
+                      : n->op() == Op::Conv2dGradInput ? ir::ConvPass::InputGrad
+                                                       : ir::ConvPass::WeightGrad;
+            auto operand = [&](const Node* in) { return extern_operand(n, in); };
+            const Node* x = st.pass == ir::ConvPass::InputGrad ? n : n->input(0).get();
+            const Node* w = st.pass == ir::ConvPass::WeightGrad ? n : n->input(1).get();
+            const Node* y = st.pass == ir::ConvPass::Forward     ? n
+                            : st.pass == ir::ConvPass::InputGrad ? n->input(0).get()
+                                                                 : n->input(1).get();
+            st.x = operand(x);
+            st.w = operand(w);
+            st.y = operand(y);
+            st.geometry = ir::conv_geometry(*n);
+            st.dtype = n->dtype();
             p.steps.push_back(st);
             continue;
         }

@@ -2,12 +2,14 @@
 
 #include <algorithm>
 #include <atomic>
+#include <initializer_list>
 #include <optional>
 #include <string>
 #include <tuple>
 
 #include "kiln/error.h"
 #include "runtime/blas.h"
+#include "runtime/conv.h"
 #include "runtime/indexing.h"
 #include "runtime/thread_pool.h"
 
@@ -76,6 +78,17 @@ ExecutionPlan make_plan(const CompiledProgram& compiled) {
         if (first_use[i] < 0) first_use[i] = static_cast<int64_t>(step);
         last_use[i] = static_cast<int64_t>(step);
     };
+    // An extern step's operands: (buffer, element count, dtype) each.
+    using Operand = std::tuple<int64_t, int64_t, DType>;
+    auto fits = [&](const char* what, size_t step, std::initializer_list<Operand> operands) {
+        for (auto [b, expected, dtype] : operands) {
+            use(b, step);
+            const ir::ProgramBuffer& pb = program.buffers[static_cast<size_t>(b)];
+            KILN_CHECK(pb.dtype == dtype && ir::numel(pb.shape) == expected,
+                       std::string("executor: ") + what + " step " + std::to_string(step) +
+                           " does not fit " + buffer_desc(program, b));
+        }
+    };
     size_t kernel_index = 0;
     for (size_t s = 0; s < num_steps; ++s) {
         if (const auto* ks = std::get_if<ir::KernelStep>(&program.steps[s])) {
@@ -102,17 +115,14 @@ ExecutionPlan make_plan(const CompiledProgram& compiled) {
         } else if (const auto* ix = std::get_if<ir::IndexStep>(&program.steps[s])) {
             int64_t dense = ix->split.outer * ix->split.size * ix->split.inner;
             int64_t rows = ix->split.outer * ix->count * ix->split.inner;
-            const std::tuple<int64_t, int64_t, DType> operands[] = {
-                {ix->dense, dense, ix->dtype},
-                {ix->index, ix->split.outer * ix->count, DType::Int64},
-                {ix->rows, rows, ix->dtype}};
-            for (auto [b, expected, dtype] : operands) {
-                use(b, s);
-                const ir::ProgramBuffer& pb = program.buffers[static_cast<size_t>(b)];
-                KILN_CHECK(pb.dtype == dtype && ir::numel(pb.shape) == expected,
-                           "executor: index step " + std::to_string(s) + " does not fit " +
-                               buffer_desc(program, b));
-            }
+            fits("index", s, {{ix->dense, dense, ix->dtype},
+                              {ix->index, ix->split.outer * ix->count, DType::Int64},
+                              {ix->rows, rows, ix->dtype}});
+        } else if (const auto* cv = std::get_if<ir::ConvStep>(&program.steps[s])) {
+            const ir::ConvGeometry& g = cv->geometry;
+            fits("conv", s, {{cv->x, ir::numel(g.input_shape()), cv->dtype},
+                             {cv->w, ir::numel(g.weight_shape()), cv->dtype},
+                             {cv->y, ir::numel(g.output_shape()), cv->dtype}});
         } else {
             const auto& mm = std::get<ir::MatmulStep>(program.steps[s]);
             KILN_CHECK(mm.dtype == DType::Float32 || mm.dtype == DType::Float64,
@@ -222,6 +232,11 @@ std::vector<std::shared_ptr<Buffer>> execute(const CompiledProgram& compiled,
                 static_cast<const int64_t*>(bufs[static_cast<size_t>(ix->index)]->data()),
                 bufs[static_cast<size_t>(ix->rows)]->data());
             if (bad && !bad_index) bad_index.emplace(*bad, ix->split.size, ix->site);
+            g_extern_calls.fetch_add(1, std::memory_order_relaxed);
+        } else if (const auto* cv = std::get_if<ir::ConvStep>(&program.steps[s])) {
+            run_conv_step(*cv, bufs[static_cast<size_t>(cv->x)]->data(),
+                          bufs[static_cast<size_t>(cv->w)]->data(),
+                          bufs[static_cast<size_t>(cv->y)]->data());
             g_extern_calls.fetch_add(1, std::memory_order_relaxed);
         } else {
             const auto& mm = std::get<ir::MatmulStep>(program.steps[s]);

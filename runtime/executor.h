@@ -51,7 +51,7 @@ inline constexpr int64_t kMinElementsPerChunk = 16384;
 
 struct ExecutorStats {
     int64_t kernels_launched = 0;  ///< KernelSteps run (a launch may use several threads)
-    int64_t extern_calls = 0;      ///< MatmulSteps run
+    int64_t extern_calls = 0;      ///< extern steps run (matmul, gather/scatter_add, conv)
     int64_t programs_run = 0;
 };
 

@@ -39,9 +39,22 @@ std::string describe_index(const ir::IndexStep& s) {
                        s.split.size, s.split.inner, s.split.outer, s.count);
 }
 
+std::string describe_conv(const ir::ConvStep& s) {
+    const ir::ConvGeometry& g = s.geometry;
+    const char* what = s.pass == ir::ConvPass::Forward     ? "conv2d"
+                       : s.pass == ir::ConvPass::InputGrad ? "conv2d_grad_input"
+                                                           : "conv2d_grad_weight";
+    return fmt::format("{} {} x {} w {} y {} stride [{},{}] padding [{},{}] dilation [{},{}] "
+                       "groups {} (runtime, no generated code)",
+                       what, dtype_name(s.dtype), ir::shape_str(g.input_shape()),
+                       ir::shape_str(g.weight_shape()), ir::shape_str(g.output_shape()), g.sh,
+                       g.sw, g.ph, g.pw, g.dh, g.dw, g.groups);
+}
+
 /// An extern step in words.
 std::string describe_extern(const ir::Step& step) {
     if (const auto* m = std::get_if<ir::MatmulStep>(&step)) return describe_matmul(*m);
+    if (const auto* c = std::get_if<ir::ConvStep>(&step)) return describe_conv(*c);
     return describe_index(std::get<ir::IndexStep>(step));
 }
 

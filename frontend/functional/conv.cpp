@@ -1,7 +1,8 @@
-// conv2d and pooling as views: every kernel offset (ki, kj) is a strided slice of the padded
-// input, so pooling is an elementwise fold over the slices (one fused kernel) and conv2d is
-// im2col (the slices stacked into [C*kh*kw, N*Ho*Wo]) times the weight as one BLAS matmul. The
-// backward comes from the views' rules: the slices' gradients are pads that add up (col2im).
+// Pooling as views: every kernel offset (ki, kj) is a strided slice of the padded input, so
+// pooling is an elementwise fold over the slices (one fused kernel), and its backward comes from
+// the views' rules (the slices' gradients are pads that add up). conv2d is one extern IR op
+// (ir/conv.h; runtime/conv.cpp computes it image by image in cache) whose gradients are two more
+// conv ops; its bias is an add that fuses into whatever reads the result.
 #include <limits>
 
 #include "frontend/checks.h"
@@ -75,16 +76,6 @@ NodeRef pad_hw(const NodeRef& x, const Window& w) {
     before[r - 2] = after[r - 2] = w.ph;
     before[r - 1] = after[r - 1] = w.pw;
     return build::pad(x, before, after);
-}
-
-/// The windows along `dim` of x: a new axis of size k before `dim`, and `dim` of size `out`.
-NodeRef unfold(const NodeRef& x, size_t dim, int64_t k, int64_t stride, int64_t dilation,
-               int64_t out) {
-    Shape s = x->shape();
-    s.insert(s.begin() + static_cast<std::ptrdiff_t>(dim), k);
-    s[dim + 1] = out;
-    return ir::Node::make(ir::Op::Window, x->dtype(), s, {x},
-                          ir::WindowAttr{static_cast<int64_t>(dim), k, stride, dilation});
 }
 
 /// x as [N, C, H, W] (a batch of one for [C, H, W]); checks rank and dtype.
@@ -183,31 +174,8 @@ Tensor conv2d(const Tensor& x, const Tensor& weight, const Tensor& bias,
                                       " have different dtypes", loc);
     }
     Window w = window("conv2d", xs, x.sizes(), {ws[2], ws[3]}, stride, padding, dilation, loc);
-    int64_t batch = xs[0], cg = ws[1], og = ws[0] / groups, kk = w.kh * w.kw;
-    int64_t cols_n = batch * w.ho * w.wo;
-    NodeRef xp = pad_hw(n, w);
-    std::vector<NodeRef> outs;
-    for (int64_t g = 0; g < groups; ++g) {
-        NodeRef xg = xp;
-        if (groups > 1) {
-            Shape s = xp->shape();
-            s[1] = cg;
-            xg = build::slice(xp, {0, g * cg, 0, 0}, {1, 1, 1, 1}, s);
-        }
-        // cols[c, ki, kj, n, i, j] = xg[n, c, i*s + ki*d, j*s + kj*d]: both spatial dims
-        // unfolded into windows (one view), permuted and flattened for the matmul.
-        NodeRef win = unfold(xg, 2, w.kh, w.sh, w.dh, w.ho);  // [N, C, kh, Ho, Wp]
-        win = unfold(win, 4, w.kw, w.sw, w.dw, w.wo);           // [N, C, kh, Ho, kw, Wo]
-        NodeRef cols = build::reshape(build::permute(win, {1, 2, 4, 0, 3, 5}), {cg * kk, cols_n});
-        NodeRef wg = wt;
-        if (groups > 1) wg = build::slice(wt, {g * og, 0, 0, 0}, {1, 1, 1, 1}, {og, cg, w.kh, w.kw});
-        NodeRef out = build::matmul(build::reshape(wg, {og, cg * kk}), cols);  // [og, N*Ho*Wo]
-        outs.push_back(build::reshape(out, {og, batch, w.ho, w.wo}));
-    }
-    std::vector<Tensor> parts;
-    for (const NodeRef& o : outs) parts.push_back(make_tensor(o, x.device()));
-    Tensor y = parts.size() == 1 ? parts[0] : kiln::cat(parts, 0, loc);
-    y = y.permute({1, 0, 2, 3}, loc);  // [N, O, Ho, Wo]
+    ir::ConvAttr attr{{w.sh, w.sw}, {w.ph, w.pw}, {w.dh, w.dw}, groups};
+    Tensor y = make_tensor(build::conv2d(n, wt, attr), x.device());
     if (bias.defined()) {
         NodeRef nb = node_of(bias, "conv2d", loc);
         if (nb->shape() != Shape{ws[0]}) {

@@ -1,0 +1,66 @@
+#include "ir/conv.h"
+
+#include <fmt/format.h>
+
+#include "kiln/error.h"
+
+namespace kiln::ir {
+
+ConvGeometry conv_geometry(const Shape& x, const Shape& weight, const ConvAttr& a,
+                           std::string& problem) {
+    ConvGeometry g;
+    problem.clear();
+    if (x.size() != 4 || weight.size() != 4) {
+        problem = fmt::format("input {} and weight {} must both have rank 4", shape_str(x),
+                              shape_str(weight));
+        return g;
+    }
+    if (a.stride.size() != 2 || a.padding.size() != 2 || a.dilation.size() != 2) {
+        problem = "stride, padding and dilation need two values each";
+        return g;
+    }
+    if (a.stride[0] < 1 || a.stride[1] < 1 || a.dilation[0] < 1 || a.dilation[1] < 1 ||
+        a.padding[0] < 0 || a.padding[1] < 0 || a.groups < 1) {
+        problem = fmt::format("stride {} and dilation {} must be >= 1, padding {} >= 0, groups {} >= 1",
+                              ints_str(a.stride), ints_str(a.dilation), ints_str(a.padding),
+                              a.groups);
+        return g;
+    }
+    g.n = x[0], g.c = x[1], g.h = x[2], g.w = x[3];
+    g.o = weight[0], g.kh = weight[2], g.kw = weight[3];
+    g.sh = a.stride[0], g.sw = a.stride[1];
+    g.ph = a.padding[0], g.pw = a.padding[1];
+    g.dh = a.dilation[0], g.dw = a.dilation[1];
+    g.groups = a.groups;
+    if (weight[1] * a.groups != g.c || g.o % a.groups != 0) {
+        problem = fmt::format("weight {} does not fit input {} with groups={}", shape_str(weight),
+                              shape_str(x), a.groups);
+        return g;
+    }
+    int64_t eh = g.dh * (g.kh - 1) + 1, ew = g.dw * (g.kw - 1) + 1;
+    if (g.kh < 1 || g.kw < 1 || g.h + 2 * g.ph < eh || g.w + 2 * g.pw < ew) {
+        problem = fmt::format("kernel {}x{} (dilation {}) does not fit input {} padded by {}", g.kh,
+                              g.kw, ints_str(a.dilation), shape_str(x), ints_str(a.padding));
+        return g;
+    }
+    g.ho = (g.h + 2 * g.ph - eh) / g.sh + 1;
+    g.wo = (g.w + 2 * g.pw - ew) / g.sw + 1;
+    return g;
+}
+
+ConvGeometry conv_geometry(const Node& n) {
+    const Shape* x = nullptr;
+    const Shape* w = nullptr;
+    switch (n.op()) {
+    case Op::Conv2d: x = &n.input(0)->shape(), w = &n.input(1)->shape(); break;
+    case Op::Conv2dGradInput: x = &n.shape(), w = &n.input(1)->shape(); break;
+    case Op::Conv2dGradWeight: x = &n.input(0)->shape(), w = &n.shape(); break;
+    default: KILN_CHECK(false, "conv_geometry: not a conv node: " + std::string(op_name(n.op())));
+    }
+    std::string problem;
+    ConvGeometry g = conv_geometry(*x, *w, n.attr_as<ConvAttr>(), problem);
+    KILN_CHECK(problem.empty(), "conv_geometry: " + problem);
+    return g;
+}
+
+}  // namespace kiln::ir

@@ -168,10 +168,10 @@ void im2col(const ConvGeometry& g, const T* x, T* cols, int64_t ld) {
         T* out = cols + t * ld + i * g.wo;
         int64_t lo = row ? r.lo : g.wo, hi = row ? r.hi : g.wo;
         for (int64_t j = 0; j < lo; ++j) out[j] = T(0);
-        if (g.sw == 1) {
+        if (row != nullptr && g.sw == 1) {
             const T* in = row + r.first;
             for (int64_t j = lo; j < hi; ++j) out[j] = in[j];
-        } else {
+        } else if (row != nullptr) {
             for (int64_t j = lo; j < hi; ++j) out[j] = row[r.first + j * g.sw];
         }
         for (int64_t j = std::max(lo, hi); j < g.wo; ++j) out[j] = T(0);

@@ -48,17 +48,20 @@ ConvGeometry conv_geometry(const Shape& x, const Shape& weight, const ConvAttr& 
     return g;
 }
 
-ConvGeometry conv_geometry(const Node& n) {
-    const Shape* x = nullptr;
-    const Shape* w = nullptr;
+ConvOperands conv_operands(const Node& n) {
     switch (n.op()) {
-    case Op::Conv2d: x = &n.input(0)->shape(), w = &n.input(1)->shape(); break;
-    case Op::Conv2dGradInput: x = &n.shape(), w = &n.input(1)->shape(); break;
-    case Op::Conv2dGradWeight: x = &n.input(0)->shape(), w = &n.shape(); break;
-    default: KILN_CHECK(false, "conv_geometry: not a conv node: " + std::string(op_name(n.op())));
+    case Op::Conv2d: return {n.input(0).get(), n.input(1).get(), &n};
+    case Op::Conv2dGradInput: return {&n, n.input(1).get(), n.input(0).get()};
+    case Op::Conv2dGradWeight: return {n.input(0).get(), &n, n.input(1).get()};
+    default: KILN_CHECK(false, "conv_operands: not a conv node: " + std::string(op_name(n.op())));
     }
+    return {};
+}
+
+ConvGeometry conv_geometry(const Node& n) {
+    ConvOperands t = conv_operands(n);
     std::string problem;
-    ConvGeometry g = conv_geometry(*x, *w, n.attr_as<ConvAttr>(), problem);
+    ConvGeometry g = conv_geometry(t.x->shape(), t.w->shape(), n.attr_as<ConvAttr>(), problem);
     KILN_CHECK(problem.empty(), "conv_geometry: " + problem);
     return g;
 }

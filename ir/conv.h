@@ -33,9 +33,17 @@ struct ConvGeometry {
 ConvGeometry conv_geometry(const Shape& x, const Shape& weight, const ConvAttr& attr,
                            std::string& problem);
 
-/// The geometry of a conv node: conv2d reads x and w from its inputs, conv2d_grad_input takes x's
-/// shape from its own and w from input 1, conv2d_grad_weight w's shape from its own and x from
-/// input 0. Assumes a verified node.
+/// The three tensors of a conv node, named as in y = conv2d(x, w). The one the node computes is
+/// the node itself: y for conv2d(x, w), x for conv2d_grad_input(dy = y, w), w for
+/// conv2d_grad_weight(x, dy = y). Needs only the node's arity to be right.
+struct ConvOperands {
+    const Node* x;
+    const Node* w;
+    const Node* y;
+};
+ConvOperands conv_operands(const Node& n);
+
+/// The geometry of a verified conv node (from its operands' shapes).
 ConvGeometry conv_geometry(const Node& n);
 
 }  // namespace kiln::ir

@@ -376,17 +376,14 @@ struct Checker {
                                        dt(n.dtype())));
         if (!is_floating(n.dtype()))
             return err(fmt::format("needs a float dtype, got {}", dt(n.dtype())));
-        bool grad_input = n.op() == Op::Conv2dGradInput;
-        bool grad_weight = n.op() == Op::Conv2dGradWeight;
-        const Shape& x = grad_input ? n.shape() : in(0).shape();
-        const Shape& w = grad_weight ? n.shape() : in(1).shape();
+        ConvOperands t = conv_operands(n);
         std::string problem;
-        ConvGeometry g = conv_geometry(x, w, n.attr_as<ConvAttr>(), problem);
+        ConvGeometry g = conv_geometry(t.x->shape(), t.w->shape(), n.attr_as<ConvAttr>(), problem);
         if (!problem.empty()) return err(problem);
-        const Shape& y = grad_input ? in(0).shape() : grad_weight ? in(1).shape() : n.shape();
-        if (y != g.output_shape())
-            return err(fmt::format("{} {} should be {}", grad_input || grad_weight ? "output gradient" : "result",
-                                   shp(y), shp(g.output_shape())));
+        if (t.y->shape() != g.output_shape())
+            return err(fmt::format("{} {} should be {}",
+                                   t.y == &n ? "result" : "output gradient", shp(t.y->shape()),
+                                   shp(g.output_shape())));
         return "";
     }
 

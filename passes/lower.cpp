@@ -606,15 +606,10 @@ ir::Program build_program(const FusionPlan& plan, const LoweredKernels& lowered)
             st.pass = n->op() == Op::Conv2d            ? ir::ConvPass::Forward
                       : n->op() == Op::Conv2dGradInput ? ir::ConvPass::InputGrad
                                                        : ir::ConvPass::WeightGrad;
-            auto operand = [&](const Node* in) { return extern_operand(n, in); };
-            const Node* x = st.pass == ir::ConvPass::InputGrad ? n : n->input(0).get();
-            const Node* w = st.pass == ir::ConvPass::WeightGrad ? n : n->input(1).get();
-            const Node* y = st.pass == ir::ConvPass::Forward     ? n
-                            : st.pass == ir::ConvPass::InputGrad ? n->input(0).get()
-                                                                 : n->input(1).get();
-            st.x = operand(x);
-            st.w = operand(w);
-            st.y = operand(y);
+            ir::ConvOperands t = ir::conv_operands(*n);
+            st.x = extern_operand(n, t.x);
+            st.w = extern_operand(n, t.w);
+            st.y = extern_operand(n, t.y);
             st.geometry = ir::conv_geometry(*n);
             st.dtype = n->dtype();
             p.steps.push_back(st);

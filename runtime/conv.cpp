@@ -143,7 +143,7 @@ ColumnRange column_range(const ConvGeometry& g, int64_t kj) {
 
 /// Visits every (tap row, output row i, input row pointer or null when outside the image) of
 /// one group of one image; `fn(row, i, input_row, columns)`.
-template <typename T, typename X, typename F>
+template <typename X, typename F>
 void for_each_window_row(const ConvGeometry& g, X* x, F fn) {
     int64_t cg = g.group_channels();
     for (int64_t c = 0; c < cg; ++c)
@@ -163,7 +163,7 @@ void for_each_window_row(const ConvGeometry& g, X* x, F fn) {
 template <typename T>
 void im2col(const ConvGeometry& g, const T* x, T* cols, int64_t ld) {
     int64_t P = g.positions();
-    for_each_window_row<T>(g, x, [&](int64_t t, int64_t i, const T* row, ColumnRange r) {
+    for_each_window_row(g, x, [&](int64_t t, int64_t i, const T* row, ColumnRange r) {
         // Plain loops, not memcpy/memset: rows are short (a few dozen elements), calls cost more.
         T* out = cols + t * ld + i * g.wo;
         int64_t lo = row ? r.lo : g.wo, hi = row ? r.hi : g.wo;
@@ -183,7 +183,7 @@ void im2col(const ConvGeometry& g, const T* x, T* cols, int64_t ld) {
 /// dx (one group of one image, already zeroed) += cols[t, p] at the input under tap t.
 template <typename T>
 void col2im(const ConvGeometry& g, const T* cols, int64_t ld, T* dx) {
-    for_each_window_row<T>(g, dx, [&](int64_t t, int64_t i, T* row, ColumnRange r) {
+    for_each_window_row(g, dx, [&](int64_t t, int64_t i, T* row, ColumnRange r) {
         if (row == nullptr) return;
         const T* in = cols + t * ld + i * g.wo;
         for (int64_t j = r.lo; j < r.hi; ++j) row[r.first + j * g.sw] += in[j];

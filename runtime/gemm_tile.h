@@ -23,23 +23,48 @@ template <typename V>
     std::memcpy(p, &v, sizeof v);
 }
 
-// c[R, C*L] (+)= a[R, kb] @ b[kb, C*L], L = lanes of V.
-template <typename T, typename V, int R, int C>
-[[gnu::always_inline]] inline void micro_tile(int64_t kb, const T* a, int64_t lda, const T* b,
-                                              int64_t ldb, T* c, int64_t ldc, bool accumulate) {
+/// The rows of a matrix at a fixed stride: row r starts at data + r * ld.
+template <typename T>
+struct StridedRows {
+    const T* data;
+    int64_t ld;
+    const T* row(int64_t r) const { return data + r * ld; }
+    /// The block whose (0, 0) is (r, col) here.
+    StridedRows block(int64_t r, int64_t col) const { return {data + r * ld + col, ld}; }
+};
+
+/// Rows at arbitrary offsets of one buffer: row r starts at base + offsets[r] + col. A conv
+/// reads the windows of a zero-padded image this way (implicit GEMM, no im2col copy).
+template <typename T>
+struct OffsetRows {
+    const T* base;
+    const int64_t* offsets;
+    int64_t col = 0;
+    const T* row(int64_t r) const { return base + offsets[r] + col; }
+    OffsetRows block(int64_t r, int64_t c) const { return {base, offsets + r, col + c}; }
+};
+
+// c[R, C*L] (+)= a[R, kb] @ b[kb, C*L], L = lanes of V; a and b are row accessors (above).
+template <typename T, typename V, int R, int C, typename A, typename B>
+[[gnu::always_inline]] inline void micro_tile(int64_t kb, const A& a, const B& b, T* c,
+                                              int64_t ldc, bool accumulate) {
     constexpr int L = static_cast<int>(sizeof(V) / sizeof(T));
     V acc[R][C];
+    const T* arow[R];
 #pragma GCC unroll 16
-    for (int r = 0; r < R; ++r)
+    for (int r = 0; r < R; ++r) {
+        arow[r] = a.row(r);
 #pragma GCC unroll 4
         for (int j = 0; j < C; ++j) acc[r][j] = V{};
+    }
     for (int64_t p = 0; p < kb; ++p) {
         V bv[C];
+        const T* brow = b.row(p);
 #pragma GCC unroll 4
-        for (int j = 0; j < C; ++j) load_vec(bv[j], b + p * ldb + j * L);
+        for (int j = 0; j < C; ++j) load_vec(bv[j], brow + j * L);
 #pragma GCC unroll 16
         for (int r = 0; r < R; ++r) {
-            T av = a[r * lda + p];
+            T av = arow[r][p];
 #pragma GCC unroll 4
             for (int j = 0; j < C; ++j) acc[r][j] += av * bv[j];
         }
@@ -56,6 +81,13 @@ template <typename T, typename V, int R, int C>
             }
             store_vec(cp, acc[r][j]);
         }
+}
+
+// The same with both operands row-major at strides lda, ldb.
+template <typename T, typename V, int R, int C>
+[[gnu::always_inline]] inline void micro_tile(int64_t kb, const T* a, int64_t lda, const T* b,
+                                              int64_t ldb, T* c, int64_t ldc, bool accumulate) {
+    micro_tile<T, V, R, C>(kb, StridedRows<T>{a, lda}, StridedRows<T>{b, ldb}, c, ldc, accumulate);
 }
 
 // Any tile smaller than the micro-kernel's (the edges of C).

@@ -46,6 +46,9 @@ TEST_CASE("conv2d gradients", "[functional][grad][conv]") {
         {"groups 2", {1, 4, 4, 4}, {4, 2, 2, 2}, {1, 1}, {1, 1}, {1, 1}, 2, true},
         {"per-axis", {1, 2, 5, 4}, {2, 1, 3, 2}, {2, 1}, {1, 0}, {1, 2}, 2, false},
         {"unbatched", {2, 4, 4}, {2, 2, 3, 3}, {1, 1}, {1, 1}, {1, 1}, 1, true},
+        // Padding wider than the kernel's reach: the input gradient is no stride-1 conv of dy.
+        {"padding 2 of a 2x2 kernel", {1, 2, 3, 3}, {2, 2, 2, 2}, {1, 1}, {2, 2}, {1, 1}, 1, false},
+        {"dilation 2 padding 2", {2, 2, 5, 5}, {2, 2, 3, 3}, {1, 1}, {2, 2}, {2, 2}, 1, true},
     };
     for (const Case& c : cases) {
         std::vector<Tensor> in{uniform(c.x, kFloat64, -1, 1), uniform(c.w, kFloat64, -1, 1)};
@@ -57,6 +60,45 @@ TEST_CASE("conv2d gradients", "[functional][grad][conv]") {
                                     c.dilation, c.groups);
             },
             in);
+    }
+}
+
+TEST_CASE("conv2d gradients in float32 at network sizes agree with float64",
+          "[functional][grad][conv][f32]") {
+    // The float32 tiles and their remainders (rows and columns) at the sizes of the
+    // Fashion-MNIST CNN, checked against the float64 path that the gradchecks verify.
+    struct Case {
+        Shape x, w;
+        int64_t stride;
+    };
+    const std::vector<Case> cases{{{3, 1, 28, 28}, {16, 1, 3, 3}, 1},
+                                  {{3, 16, 14, 14}, {32, 16, 3, 3}, 1},
+                                  {{2, 16, 14, 14}, {32, 16, 3, 3}, 2}};
+    for (const Case& c : cases) {
+        Tensor x64 = uniform(c.x, kFloat64, -1, 1), w64 = uniform(c.w, kFloat64, -1, 1);
+        Tensor x32 = x64.to(kFloat32).requires_grad_(), w32 = w64.to(kFloat32).requires_grad_();
+        x64.requires_grad_();
+        w64.requires_grad_();
+        std::vector<int64_t> stride{c.stride, c.stride}, padding{1, 1};
+        Tensor y64 = kiln::conv2d(x64, w64, {}, stride, padding);
+        Tensor r = uniform(y64.sizes(), kFloat64, -1, 1);
+        (y64 * r).sum().backward();
+        (kiln::conv2d(x32, w32, {}, stride, padding) * r.to(kFloat32)).sum().backward();
+        std::string what = ir::shape_str(c.x) + " * " + ir::shape_str(c.w) + " stride " +
+                           std::to_string(c.stride);
+        auto check = [&](const std::string& name, const Tensor& want, const Tensor& got) {
+            std::vector<double> a = want.to_vector<double>();
+            std::vector<float> b = got.to_vector<float>();
+            REQUIRE(a.size() == b.size());
+            double worst = 0;
+            for (size_t i = 0; i < a.size(); ++i)
+                worst = std::max(worst, std::abs(a[i] - b[i]) / (1 + std::abs(a[i])));
+            INFO(what << " " << name);
+            CHECK(worst < 1e-4);
+        };
+        check("forward", y64, kiln::conv2d(x32, w32, {}, stride, padding).detach());
+        check("input grad", x64.grad(), x32.grad());
+        check("weight grad", w64.grad(), w32.grad());
     }
 }
 

@@ -1,16 +1,17 @@
 // What backward graphs are full of, against this machine's limits measured in the same run: a
 // column sum (the bias gradient, a reduction over the leading axis), a materialized transpose,
 // matmuls with transposed operands (BLAS flags, no copy) next to a direct sgemm, and conv2d
-// forward + backward (im2col views + one matmul). Prints medians.
+// forward + backward (runtime/conv.cpp). Prints medians.
 //
-//   build/release/bench/bench_backward_ops      (bench/conv_torch.py: PyTorch's conv numbers)
+//   build/release/bench/bench_backward_ops [conv]   (conv: only the conv2d rows; PyTorch's
+//                                                    conv numbers: bench/conv_torch.py)
 #include <cstdio>
+#include <string>
 #include <vector>
 
 #include "bench/timing.h"
 #include "runtime/blas.h"
 #include "runtime/cpu_allocator.h"
-
 #include <kiln/kiln.h>
 
 #ifdef KILN_HAVE_OPENMP
@@ -41,58 +42,63 @@ void row(const char* name, double ms, double value, const char* unit, double rat
 
 }  // namespace
 
-int main() {
-    double triad = triad_gbps();
-    std::printf("triad (2^25 f32, OpenMP)         %.2f GB/s\n\n", triad);
-    {
-        auto x = kiln::randn({4096, 4096});
-        x.realize();
-        double bytes = 4096.0 * 4096 * 4;
-        double tc = median_seconds(9, [&] { x.sum({0}).realize(); });
-        row("column sum 4096x4096 (dim 0)", tc * 1e3, bytes / tc / 1e9, "GB/s", bytes / tc / 1e9 / triad,
-            "triad", 0.7);
-        double tr = median_seconds(9, [&] { x.sum({1}).realize(); });
-        row("row sum 4096x4096 (dim 1)", tr * 1e3, bytes / tr / 1e9, "GB/s", bytes / tr / 1e9 / triad,
-            "triad", 0.7);
-        double tt = median_seconds(9, [&] { x.t().contiguous().realize(); });
-        row("transpose copy 4096x4096", tt * 1e3, 2 * bytes / tt / 1e9, "GB/s",
-            2 * bytes / tt / 1e9 / triad, "triad", 0.5);
-    }
-    {
-        // A compiled kernel writing fresh memory from the system (page faults: the allocator's
-        // cache emptied first), then the same again with the cached block.
-        auto x = kiln::randn({4096, 4096});
-        x.realize();
-        (x * 2).realize();  // compiles the kernel
-        kiln::runtime::CpuAllocator::global().empty_cache();
-        double first = kiln_bench::seconds([&] { (x * 2).realize(); });
-        double again = kiln_bench::seconds([&] { (x * 2).realize(); });
-        std::printf("first use of a fresh 64 MiB buffer  %6.2f ms  (then %.2f ms cached)\n",
-                    first * 1e3, again * 1e3);
-    }
-    {
-        const int64_t n = 1024;
-        auto a = kiln::randn({n, n}), b = kiln::randn({n, n});
-        kiln::realize({a, b});
-        std::vector<float> av = a.to_vector<float>(), bv = b.to_vector<float>(), cv(n * n);
-        double ts = median_seconds(9, [&] {
-            kiln::runtime::gemm_f32(1, n, n, n, av.data(), bv.data(), cv.data());
-        });
-        double blas = 2.0 * n * n * n / ts / 1e9;
-        std::printf("\ndirect sgemm 1024^3              %.1f GFLOP/s\n", blas);
-        struct Case {
-            const char* name;
-            kiln::Tensor (*f)(const kiln::Tensor&, const kiln::Tensor&);
-        };
-        const Case cases[] = {
-            {"a @ b 1024^3", [](const kiln::Tensor& x, const kiln::Tensor& y) { return kiln::matmul(x, y); }},
-            {"a.t() @ b 1024^3", [](const kiln::Tensor& x, const kiln::Tensor& y) { return kiln::matmul(x.t(), y); }},
-            {"a @ b.t() 1024^3", [](const kiln::Tensor& x, const kiln::Tensor& y) { return kiln::matmul(x, y.t()); }},
-        };
-        for (const Case& c : cases) {
-            double t = median_seconds(9, [&] { c.f(a, b).realize(); });
-            double gf = 2.0 * n * n * n / t / 1e9;
-            row(c.name, t * 1e3, gf, "GFLOP/s", gf / blas, "sgemm", 0.8);
+int main(int argc, char** argv) {
+    bool conv_only = argc > 1 && std::string(argv[1]) == "conv";
+    if (!conv_only) {
+        double triad = triad_gbps();
+        std::printf("triad (2^25 f32, OpenMP)         %.2f GB/s\n\n", triad);
+        {
+            auto x = kiln::randn({4096, 4096});
+            x.realize();
+            double bytes = 4096.0 * 4096 * 4;
+            double tc = median_seconds(9, [&] { x.sum({0}).realize(); });
+            row("column sum 4096x4096 (dim 0)", tc * 1e3, bytes / tc / 1e9, "GB/s",
+                bytes / tc / 1e9 / triad, "triad", 0.7);
+            double tr = median_seconds(9, [&] { x.sum({1}).realize(); });
+            row("row sum 4096x4096 (dim 1)", tr * 1e3, bytes / tr / 1e9, "GB/s",
+                bytes / tr / 1e9 / triad, "triad", 0.7);
+            double tt = median_seconds(9, [&] { x.t().contiguous().realize(); });
+            row("transpose copy 4096x4096", tt * 1e3, 2 * bytes / tt / 1e9, "GB/s",
+                2 * bytes / tt / 1e9 / triad, "triad", 0.5);
+        }
+        {
+            // A compiled kernel writing fresh memory from the system (page faults: the allocator's
+            // cache emptied first), then the same again with the cached block.
+            auto x = kiln::randn({4096, 4096});
+            x.realize();
+            (x * 2).realize();  // compiles the kernel
+            kiln::runtime::CpuAllocator::global().empty_cache();
+            double first = kiln_bench::seconds([&] { (x * 2).realize(); });
+            double again = kiln_bench::seconds([&] { (x * 2).realize(); });
+            std::printf("first use of a fresh 64 MiB buffer  %6.2f ms  (then %.2f ms cached)\n",
+                        first * 1e3, again * 1e3);
+        }
+        {
+            const int64_t n = 1024;
+            auto a = kiln::randn({n, n}), b = kiln::randn({n, n});
+            kiln::realize({a, b});
+            std::vector<float> av = a.to_vector<float>(), bv = b.to_vector<float>(), cv(n * n);
+            double ts = median_seconds(
+                9, [&] { kiln::runtime::gemm_f32(1, n, n, n, av.data(), bv.data(), cv.data()); });
+            double blas = 2.0 * n * n * n / ts / 1e9;
+            std::printf("\ndirect sgemm 1024^3              %.1f GFLOP/s\n", blas);
+            struct Case {
+                const char* name;
+                kiln::Tensor (*f)(const kiln::Tensor&, const kiln::Tensor&);
+            };
+            const Case cases[] = {
+                {"a @ b 1024^3",
+                 [](const kiln::Tensor& x, const kiln::Tensor& y) { return kiln::matmul(x, y); }},
+                {"a.t() @ b 1024^3", [](const kiln::Tensor& x,
+                                        const kiln::Tensor& y) { return kiln::matmul(x.t(), y); }},
+                {"a @ b.t() 1024^3", [](const kiln::Tensor& x,
+                                        const kiln::Tensor& y) { return kiln::matmul(x, y.t()); }},
+            };
+            for (const Case& c : cases) {
+                double t = median_seconds(9, [&] { c.f(a, b).realize(); });
+                double gf = 2.0 * n * n * n / t / 1e9;
+                row(c.name, t * 1e3, gf, "GFLOP/s", gf / blas, "sgemm", 0.8);
+            }
         }
     }
     {
@@ -106,7 +112,9 @@ int main() {
             kiln::realize({x, w});
             x.requires_grad_();
             w.requires_grad_();
-            double tf = median_seconds(7, [&] { kiln::conv2d(x, w, {}, {1, 1}, {1, 1}).realize(); });
+            double tf = median_seconds(7, [&] {
+                kiln::conv2d(x, w, {}, {1, 1}, {1, 1}).realize();
+            });
             double tb = median_seconds(7, [&] {
                 kiln::Tensor y = kiln::conv2d(x, w, {}, {1, 1}, {1, 1});
                 y.sum().backward();
@@ -114,9 +122,12 @@ int main() {
                 x.mutable_grad() = kiln::Tensor();
                 w.mutable_grad() = kiln::Tensor();
             });
-            std::printf("  [%lld,%lld,%lld,%lld] -> %lld ch:  forward %7.2f ms   forward+backward %7.2f ms\n",
+            double flops = 2.0 * cv.n * cv.o * cv.h * cv.h * cv.c * 9;  // one pass
+            std::printf("  [%lld,%lld,%lld,%lld] -> %lld ch:  forward %7.2f ms (%5.1f GFLOP/s)   "
+                        "forward+backward %7.2f ms (%5.1f GFLOP/s)\n",
                         (long long)cv.n, (long long)cv.c, (long long)cv.h, (long long)cv.h,
-                        (long long)cv.o, tf * 1e3, tb * 1e3);
+                        (long long)cv.o, tf * 1e3, flops / tf / 1e9, tb * 1e3,
+                        3 * flops / tb / 1e9);
         }
     }
     return 0;

@@ -244,10 +244,13 @@ PaddedImage padded_image(const ConvGeometry& g, int64_t lanes) {
 template <typename T>
 void pad_image(const ConvGeometry& g, const PaddedImage& p, const T* x, T* block) {
     std::fill(block, block + p.size, T(0));
+    // Plain loops, not memcpy: rows are short (a few dozen elements), calls cost more.
     for (int64_t c = 0; c < g.group_channels(); ++c)
-        for (int64_t r = 0; r < g.h; ++r)
-            std::memcpy(block + (c * p.hp + r + g.ph) * p.wp + g.pw, x + (c * g.h + r) * g.w,
-                        static_cast<size_t>(g.w) * sizeof(T));
+        for (int64_t r = 0; r < g.h; ++r) {
+            T* out = block + (c * p.hp + r + g.ph) * p.wp + g.pw;
+            const T* in = x + (c * g.h + r) * g.w;
+            for (int64_t j = 0; j < g.w; ++j) out[j] = in[j];
+        }
 }
 
 /// Runs fn(image) for every image, in parallel.
@@ -376,9 +379,11 @@ void forward_windows(const ConvGeometry& g, const T* x, const T* w, T* y) {
             tiles.gemm_windows_b(og, ld, taps, {w + gr * og * taps, taps},
                                  {block, pad.offsets.data()}, product, ld, false);
             for (int64_t o = 0; o < og; ++o)
-                for (int64_t i = 0; i < g.ho; ++i)
-                    std::memcpy(out + (o * g.ho + i) * g.wo, product + o * ld + i * pad.wp,
-                                static_cast<size_t>(g.wo) * sizeof(T));
+                for (int64_t i = 0; i < g.ho; ++i) {
+                    T* row = out + (o * g.ho + i) * g.wo;
+                    const T* in = product + o * ld + i * pad.wp;
+                    for (int64_t j = 0; j < g.wo; ++j) row[j] = in[j];
+                }
         }
     });
 }
@@ -425,11 +430,15 @@ void weight_grad_windows(const ConvGeometry& g, const T* x, const T* dy, T* dw) 
         for (int64_t gr = 0; gr < g.groups; ++gr) {
             pad_image(g, pad, x + (b * g.c + gr * cg) * g.h * g.w, block);
             const T* dyg = dy + (b * g.o + gr * og) * P;
-            std::fill(dyt, dyt + N * ldo, T(0));
-            for (int64_t o = 0; o < og; ++o)
-                for (int64_t i = 0; i < g.ho; ++i)
-                    for (int64_t j = 0; j < g.wo; ++j)
-                        dyt[(i * pad.wp + j) * ldo + o] = dyg[o * P + i * g.wo + j];
+            // Row by row of dy^T: the og reads of a row are og cache lines that stay in L1.
+            for (int64_t i = 0; i < g.ho; ++i)
+                for (int64_t j = 0; j < pad.wp; ++j) {
+                    T* row = dyt + (i * pad.wp + j) * ldo;
+                    const T* in = dyg + i * g.wo + j;
+                    int64_t valid = j < g.wo ? og : 0;
+                    for (int64_t o = 0; o < valid; ++o) row[o] = in[o * P];
+                    for (int64_t o = valid; o < ldo; ++o) row[o] = T(0);
+                }
             tiles.gemm_windows_a(taps, ldo, N, {block, pad.offsets.data()}, {dyt, ldo},
                                  sum + gr * taps * ldo, ldo, true);
         }

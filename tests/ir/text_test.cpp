@@ -6,6 +6,7 @@
 
 #include <catch2/catch.hpp>
 
+#include "ir/build.h"
 #include "ir/parser.h"
 #include "ir/printer.h"
 #include "ir/verify.h"
@@ -58,6 +59,24 @@ std::vector<NodeRef> every_op_graph() {
     r.push_back(Node::make(Op::Matmul, kFloat32, {2, 4}, {x, w}));
     r.push_back(Node::make(Op::Iota, kInt64, {4, 2}, {}, AxisAttr{1}));
     r.push_back(input(4, kBool, {}));
+    // Autograd markers, randomness, windows, indexing and convolutions.
+    r.push_back(un(Op::Detach, x, kFloat32));
+    r.push_back(Node::make(Op::Leaf, kFloat32, {2, 3}, {y}, LeafAttr{7, {}}));
+    NodeRef seed = input(5, kInt64, {}), offset = input(6, kInt64, {});
+    r.push_back(Node::make(Op::Random, kFloat32, {2, 3}, {seed, offset}, RandomAttr{3}));
+    r.push_back(Node::make(Op::Random, kFloat64, {4}, {seed, offset}, RandomAttr{2}));
+    r.push_back(Node::make(Op::Window, kFloat32, {2, 2, 1}, {x}, WindowAttr{1, 2, 2, 1}));
+    NodeRef index = input(7, kInt64, {5});
+    NodeRef rows = build::gather(x, index, IndexAttr{0, 3});
+    r.push_back(rows);
+    r.push_back(build::scatter_add(index, rows, {2, 3}, IndexAttr{0, 3}));
+    NodeRef image = input(8, kFloat32, {2, 4, 7, 6});
+    NodeRef kernel = input(9, kFloat32, {6, 2, 3, 2});
+    ConvAttr conv{{2, 1}, {1, 0}, {1, 2}, 2};
+    NodeRef conv_out = build::conv2d(image, kernel, conv);
+    r.push_back(conv_out);
+    r.push_back(build::conv2d_grad_input(conv_out, kernel, image->shape(), conv));
+    r.push_back(build::conv2d_grad_weight(image, conv_out, kernel->shape(), conv));
     // Constants: every dtype, non-finite values, NaN payloads, values needing 17 digits.
     constexpr double kInf = std::numeric_limits<double>::infinity();
     double qnan = std::numeric_limits<double>::quiet_NaN();
@@ -78,6 +97,7 @@ std::vector<NodeRef> every_op_graph() {
     r.push_back(Node::make(Op::Load, kFloat32, {}, {var}, LoadAttr{1}));
     r.push_back(Node::make(Op::Load, kFloat32, {}, {var, valid}, LoadAttr{3}));
     r.push_back(Node::make(Op::StageResult, kFloat64, {}, {}, StageAttr{0}));
+    r.push_back(Node::make(Op::Philox, kFloat32, {}, {seed, var}, RandomAttr{1}));
     r.push_back(r.front());  // roots may repeat
     return r;
 }

@@ -228,6 +228,33 @@ Tensor Tensor::flip(std::vector<int64_t> dims, std::source_location loc) const {
                                            ir::AxesAttr{axes}));
 }
 
+Tensor Tensor::unfold(int64_t dim, int64_t size, int64_t step, std::source_location loc) const {
+    NodeRef n = node_of(*this, "unfold", loc);
+    // A 0-d tensor unfolds as a 1-element vector, as in PyTorch.
+    if (n->rank() == 0) n = build::reshape(n, {1});
+    int64_t d = wrap_dim("unfold", dim, n->shape(), loc);
+    int64_t extent = n->shape()[d];
+    if (step <= 0) fail<ValueError>("unfold", "step must be positive, got " + std::to_string(step), loc);
+    if (size <= 0) fail<ValueError>("unfold", "size must be positive, got " + std::to_string(size), loc);
+    if (size > extent) {
+        fail<ShapeError>("unfold", "size " + std::to_string(size) + " does not fit dim " +
+                                       std::to_string(d) + " of shape " +
+                                       ir::shape_str(n->shape()) + " (at most " +
+                                       std::to_string(extent) + ")", loc);
+    }
+    // The window op puts [size, count] at dim; PyTorch's layout has the count there and the
+    // window's elements last.
+    Shape windows = n->shape();
+    windows[d] = (extent - size) / step + 1;
+    windows.insert(windows.begin() + d, size);
+    NodeRef w = ir::Node::make(Op::Window, n->dtype(), windows, {n}, ir::WindowAttr{d, size, step, 1});
+    std::vector<int64_t> perm;
+    for (int64_t i = 0; i <= n->rank(); ++i)
+        if (i != d) perm.push_back(i);
+    perm.push_back(d);
+    return with_node(*this, build::permute(w, perm));
+}
+
 // Values are immutable, so these only make a new handle; a kernel makes memory contiguous when a
 // consumer needs it.
 Tensor Tensor::contiguous(std::source_location loc) const {

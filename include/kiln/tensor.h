@@ -136,6 +136,10 @@ public:
     Tensor slice(int64_t dim, int64_t start, int64_t end, int64_t step = 1, KILN_LOC) const;
     Tensor narrow(int64_t dim, int64_t start, int64_t length, KILN_LOC) const;
     Tensor flip(std::vector<int64_t> dims, KILN_LOC) const;
+    /// PyTorch's unfold: every window of `size` elements along `dim`, a window every `step`.
+    /// Dim `dim` becomes the window count (size_d - size) / step + 1 and a last dim of `size`
+    /// is appended; a view (no copy).
+    Tensor unfold(int64_t dim, int64_t size, int64_t step, KILN_LOC) const;
     Tensor contiguous(KILN_LOC) const;
     Tensor clone(KILN_LOC) const;
     /// The same value, cut from autograd: it never requires grad.

@@ -196,6 +196,14 @@ TEST_CASE("slice and narrow gradients, with steps and negative bounds", "[autogr
     });
 }
 
+TEST_CASE("unfold gradients: overlapping, disjoint and gapped windows", "[autograd][movement]") {
+    run_unary({
+        {"unfold(1, 3, 1) overlapping", [](const Tensor& x) { return x.unfold(1, 3, 1); }, {2, 5}},
+        {"unfold(0, 2, 2) disjoint", [](const Tensor& x) { return x.unfold(0, 2, 2); }, {4, 3}},
+        {"unfold(-1, 2, 3) gaps", [](const Tensor& x) { return x.unfold(-1, 2, 3); }, {2, 3, 7}},
+    });
+}
+
 TEST_CASE("flip gradients", "[autograd][movement]") {
     run_unary({
         {"flip {0}", [](const Tensor& x) { return x.flip({0}); }, {2, 3, 4}},

@@ -33,6 +33,19 @@ Tensor ids(std::vector<double> v, DType dtype = kInt64) {
 
 }  // namespace
 
+TEST_CASE("unfold errors name the size, dim and shape", "[errors][movement]") {
+    int line = __LINE__ + 1;
+    auto too_big = [] { kiln::zeros({2, 3}).unfold(1, 4, 1); };
+    CHECK(error_of<ShapeError>(too_big) ==
+          "unfold: size 4 does not fit dim 1 of shape [2,3] (at most 3)" + at(line));
+    line = __LINE__ + 1;
+    auto no_step = [] { kiln::zeros({2, 3}).unfold(1, 2, 0); };
+    CHECK(error_of<ValueError>(no_step) == "unfold: step must be positive, got 0" + at(line));
+    line = __LINE__ + 1;
+    auto no_size = [] { kiln::zeros({2, 3}).unfold(-1, 0, 1); };
+    CHECK(error_of<ValueError>(no_size) == "unfold: size must be positive, got 0" + at(line));
+}
+
 TEST_CASE("embedding: an out-of-range id is reported when the value is read",
           "[functional][errors][embedding]") {
     Tensor w = kiln::zeros({5, 3});

@@ -1,5 +1,5 @@
 // Movement ops (views) for every dtype: reshape/view (with -1), permute, transpose, t, expand,
-// unsqueeze, squeeze, flatten, slice with steps, narrow, flip, cat, stack, contiguous/clone/
+// unsqueeze, squeeze, flatten, slice with steps, narrow, flip, unfold, cat, stack, contiguous/clone/
 // detach, and compositions of views, against the reference and an independent host model.
 #include <catch2/catch.hpp>
 
@@ -165,6 +165,44 @@ TEST_CASE("flip over one, several and negative dims", "[ops][movement]") {
               "flip of a transpose");
     }
     check(uniform({0, 3}).flip({0, 1}) + 1, ref(kFloat32, {0, 3}, {}), "flip of size 0");
+}
+
+TEST_CASE("unfold: windows along a dim, PyTorch's layout", "[ops][movement]") {
+    // out[..., k, ..., e] = x[..., k * step + e, ...]
+    auto unfolded = [](const Tensor& x, int64_t dim, int64_t size, int64_t step) {
+        RefTensor hx = values_of(x);
+        Shape s = x.sizes();
+        int64_t count = (s[dim] - size) / step + 1;
+        Shape out = s;
+        out[dim] = count;
+        out.push_back(size);
+        std::vector<double> v;
+        std::vector<int64_t> idx(out.size(), 0);
+        for (int64_t flat = 0; flat < ir::numel(out); ++flat) {
+            int64_t rest = flat;
+            for (size_t a = out.size(); a-- > 0;) {
+                idx[a] = rest % out[a];
+                rest /= out[a];
+            }
+            int64_t src = 0;
+            for (size_t a = 0; a < s.size(); ++a) {
+                int64_t i = static_cast<int64_t>(a) == dim ? idx[a] * step + idx.back() : idx[a];
+                src = src * s[a] + i;
+            }
+            v.push_back(hx.values[static_cast<size_t>(src)]);
+        }
+        return ref(x.dtype(), out, v);
+    };
+    for (DType dt : kAllDTypes) {
+        Tensor x = numbered({3, 7, 2}, dt);
+        check(x.unfold(1, 3, 2), unfolded(x, 1, 3, 2), "unfold(1, 3, 2) of " + desc(x));
+        check(x.unfold(-2, 7, 1), unfolded(x, 1, 7, 1), "unfold(-2, 7, 1): one window");
+        check(x.unfold(0, 1, 1), unfolded(x, 0, 1, 1), "unfold(0, 1, 1)");
+        check(x.unfold(2, 2, 5), unfolded(x, 2, 2, 5), "unfold(2, 2, 5): step past the end");
+        check(x.transpose(0, 1).unfold(0, 2, 3), unfolded(x.transpose(0, 1).contiguous(), 0, 2, 3),
+              "unfold of a transpose");
+    }
+    CHECK(kiln::full({}, 2.0).unfold(0, 1, 1).sizes() == std::vector<int64_t>{1, 1});
 }
 
 TEST_CASE("cat: dims, many parts, promotion, size-0 parts, views", "[ops][movement][cat]") {

@@ -26,7 +26,7 @@ namespace {
 
 /// Bump whenever emission or the pipeline changes what a kernel's object contains: it is part
 /// of every cache key, so stale objects on disk are never loaded.
-constexpr int kCodegenVersion = 5;
+constexpr int kCodegenVersion = 6;
 
 /// Vector width the loop vectorizer aims for (bits).
 constexpr int kPreferVectorWidth = 512;

@@ -77,14 +77,25 @@ private:
         b_.SetInsertPoint(header);
         llvm::PHINode* iv = b_.CreatePHI(b_.getInt64Ty(), 2, name);
         iv->addIncoming(lo, pre);
+        int64_t loops_before = loops_emitted_++;
         body(iv);
+        bool has_inner_loop = loops_emitted_ > loops_before + 1;
         llvm::Value* next = b_.CreateAdd(iv, b_.getInt64(step), name + ".next", true, true);
         llvm::BranchInst* br = b_.CreateCondBr(b_.CreateICmpSLT(next, hi), header, exit);
         iv->addIncoming(next, b_.GetInsertBlock());
         // Every kernel loop is finite and side-effect-free apart from its stores.
         llvm::MDNode* progress =
             llvm::MDNode::get(ctx, llvm::MDString::get(ctx, "llvm.loop.mustprogress"));
-        llvm::MDNode* loop_id = llvm::MDNode::getDistinct(ctx, {nullptr, progress});
+        std::vector<llvm::Metadata*> properties{nullptr, progress};
+        // Only innermost loops are vectorized. A small inner loop that LLVM unrolls fully makes
+        // its parent innermost, and vectorizing that across rows (an interleaved access group
+        // per store: [256, 10] in the loss's backward) cost 160 ms of instruction selection
+        // for a kernel that runs in microseconds; SLP still vectorizes the unrolled body.
+        if (has_inner_loop)
+            properties.push_back(llvm::MDNode::get(
+                ctx, {llvm::MDString::get(ctx, "llvm.loop.vectorize.enable"),
+                      llvm::ConstantAsMetadata::get(b_.getFalse())}));
+        llvm::MDNode* loop_id = llvm::MDNode::getDistinct(ctx, properties);
         loop_id->replaceOperandWith(0, loop_id);
         br->setMetadata(llvm::LLVMContext::MD_loop, loop_id);
         b_.SetInsertPoint(exit);
@@ -340,6 +351,7 @@ private:
     ExprEmitter ex_;
     llvm::Value* begin_ = nullptr;
     llvm::Value* end_ = nullptr;
+    int64_t loops_emitted_ = 0;  ///< loops opened so far (tells a loop whether it has inner ones)
 };
 
 }  // namespace

@@ -48,6 +48,34 @@ TEST_CASE("2-D outer loops with a transposed index", "[codegen]") {
         for (int64_t j = 0; j < m; ++j) REQUIRE(out[i * m + j] == in[j * n + i]);
 }
 
+TEST_CASE("only innermost loops are vectorized, also after a full unroll", "[codegen]") {
+    // out[i, j] = x[i, j] + log(s[i]) over [256, 10], the loss backward's shape: LLVM unrolls
+    // the inner loop, and vectorizing the row loop then (a 10-way interleaved store group) cost
+    // 160 ms of instruction selection. The row loop says not to; the unrolled body still uses
+    // vectors (SLP).
+    const int64_t rows = 256, cols = 10;
+    ir::LoopKernel k;
+    k.name = "rows_plus_log";
+    k.buffers = {{kFloat32, rows * cols, false}, {kFloat32, rows, false}, {kFloat32, rows * cols, true}};
+    k.outer = {rows, cols};
+    NodeRef at = add(mul(var(0), idx(cols)), var(1));
+    k.stages.push_back(store(2, at, add(load(0, kFloat32, at), un(Op::Log, load(1, kFloat32, var(0))))));
+    std::string raw = test_compiler().llvm_ir(k, false);
+    size_t first = raw.find("llvm.loop.vectorize.enable");
+    CHECK(first != std::string::npos);
+    CHECK(raw.find("llvm.loop.vectorize.enable", first + 1) == std::string::npos);  // one loop
+    std::string opt = test_compiler().llvm_ir(k, true);
+    CHECK(opt.find("vector.body") == std::string::npos);
+    CHECK(opt.find("x float>") != std::string::npos);
+    std::vector<float> x(rows * cols), s(rows), out(rows * cols);
+    for (int64_t i = 0; i < rows * cols; ++i) x[i] = static_cast<float>(i % 7) - 3;
+    for (int64_t i = 0; i < rows; ++i) s[i] = 0.5f + static_cast<float>(i);
+    run(test_compiler().compile(k), {x.data(), s.data(), out.data()}, 0, rows);
+    for (int64_t i = 0; i < rows; ++i)
+        for (int64_t j = 0; j < cols; ++j)
+            REQUIRE(out[i * cols + j] == Approx(x[i * cols + j] + std::log(s[i])).margin(1e-5));
+}
+
 TEST_CASE("masked loads pad with zero and never touch masked-off memory", "[codegen]") {
     const int64_t n = 1000, pad = 3;
     ir::LoopKernel k;

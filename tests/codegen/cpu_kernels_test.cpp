@@ -56,10 +56,12 @@ TEST_CASE("only innermost loops are vectorized, also after a full unroll", "[cod
     const int64_t rows = 256, cols = 10;
     ir::LoopKernel k;
     k.name = "rows_plus_log";
-    k.buffers = {{kFloat32, rows * cols, false}, {kFloat32, rows, false}, {kFloat32, rows * cols, true}};
+    k.buffers = {
+        {kFloat32, rows * cols, false}, {kFloat32, rows, false}, {kFloat32, rows * cols, true}};
     k.outer = {rows, cols};
     NodeRef at = add(mul(var(0), idx(cols)), var(1));
-    k.stages.push_back(store(2, at, add(load(0, kFloat32, at), un(Op::Log, load(1, kFloat32, var(0))))));
+    k.stages.push_back(
+        store(2, at, add(load(0, kFloat32, at), un(Op::Log, load(1, kFloat32, var(0))))));
     std::string raw = test_compiler().llvm_ir(k, false);
     size_t first = raw.find("llvm.loop.vectorize.enable");
     CHECK(first != std::string::npos);

@@ -198,7 +198,7 @@ return %1, %2
 }
 
 TEST_CASE("a window's gradient is the sum of its windows' slices, one kernel", "[autodiff]") {
-    // im2col of a padded [2,3,8,8] input with 3x3 windows, as conv2d records it.
+    // im2col of a padded [2,3,8,8] input with 3x3 windows (two unfolds), multiplied by a weight.
     Backward b = backward(R"(
 %x0 = input 0 : f32[2,3,8,8]
 %x = leaf %x0 {id=1} : f32[2,3,8,8]
@@ -219,4 +219,42 @@ return %out
     std::string text = ir::print_loop_kernel(k);
     CHECK(text.find("div(") == std::string::npos);
     CHECK(text.find("mod(") == std::string::npos);
+}
+
+TEST_CASE("a conv's gradients are conv steps: one per gradient, and one for second order",
+          "[autodiff][conv]") {
+    Backward b = backward(R"(
+%x0 = input 0 : f32[2,3,8,8]
+%x = leaf %x0 {id=1} : f32[2,3,8,8]
+%w0 = input 1 : f32[4,3,3,3]
+%w = leaf %w0 {id=2} : f32[4,3,3,3]
+%y = conv2d %x, %w {stride=[1,1], padding=[1,1], dilation=[1,1], groups=1} : f32[2,4,8,8]
+%r = input 2 : f32[2,4,8,8]
+%m = mul %y, %r : f32[2,4,8,8]
+%s = reduce_sum %m {axes=[0,1,2,3]} : f32[1,1,1,1]
+%out = reshape %s : f32[]
+return %out
+)");
+    REQUIRE(b.grads.size() == 2);
+    auto conv_passes = [](const ir::Program& p) {
+        std::vector<ir::ConvPass> out;
+        for (const auto& st : p.steps)
+            if (const auto* c = std::get_if<ir::ConvStep>(&st)) out.push_back(c->pass);
+        return out;
+    };
+    // dy = r: the input gradient reads w and r, the weight gradient x and r; nothing else runs.
+    passes::PipelineResult r = passes::run_pipeline({b.grads[0], b.grads[1]});
+    INFO(passes::print_fusion(r.plan));
+    CHECK(conv_passes(r.program) ==
+          std::vector<ir::ConvPass>{ir::ConvPass::InputGrad, ir::ConvPass::WeightGrad});
+    CHECK(count_kernels(r.program) == 0);
+    // d/dw of sum(dx * v) with dx = conv2d_grad_input(r, w): a weight gradient of its own.
+    ir::NodeRef v = ir::Node::make(ir::Op::Input, kiln::DType::Float32, {2, 3, 8, 8}, {},
+                                   ir::InputAttr{3, nullptr});
+    ir::NodeRef sum = ir::build::reduce(ir::Op::ReduceSum, ir::build::binary(ir::Op::Mul, b.grads[0], v),
+                                        {0, 1, 2, 3});
+    std::vector<ir::NodeRef> second = passes::gradients(
+        {sum}, {ir::make_const(1, sum->dtype(), sum->shape())}, {b.leaves[1]});
+    passes::PipelineResult r2 = passes::run_pipeline({second[0]});
+    CHECK(conv_passes(r2.program) == std::vector<ir::ConvPass>{ir::ConvPass::WeightGrad});
 }

@@ -6,6 +6,7 @@
 #include "kiln/error.h"
 #include "kiln/functional.h"
 #include "kiln/inspect.h"
+#include "kiln/nn.h"
 #include "kiln/options.h"
 #include "kiln/stats.h"
 #include "kiln/tensor.h"

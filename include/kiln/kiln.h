@@ -8,5 +8,6 @@
 #include "kiln/inspect.h"
 #include "kiln/nn.h"
 #include "kiln/options.h"
+#include "kiln/serialize.h"
 #include "kiln/stats.h"
 #include "kiln/tensor.h"

@@ -1,5 +1,6 @@
-// kiln::save / kiln::load of a module: its named parameters and buffers as one safetensors
-// file. A load checks the whole file against the module before it changes anything.
+// kiln::save / kiln::load of a module (its named parameters and buffers) and of an optimizer
+// (its state_dict), each as one safetensors file. A load checks the whole file against the
+// module or optimizer before it changes anything.
 #include "frontend/checks.h"
 #include "ir/shape.h"
 #include "kiln/autograd.h"
@@ -50,6 +51,14 @@ void load(nn::Module& module, const std::string& path, std::source_location loc)
         targets.push_back(handle);
     }
     realize(targets, loc);
+}
+
+void save(const optim::Optimizer& optimizer, const std::string& path, std::source_location loc) {
+    save_safetensors(optimizer.state_dict(), path, {{"format", "kiln"}, {"content", "optimizer"}}, loc);
+}
+
+void load(optim::Optimizer& optimizer, const std::string& path, std::source_location loc) {
+    optimizer.load_state_dict(load_safetensors(path, loc), loc);
 }
 
 }  // namespace kiln

@@ -8,6 +8,7 @@
 #include "kiln/functional.h"
 #include "kiln/inspect.h"
 #include "kiln/nn.h"
+#include "kiln/optim.h"
 #include "kiln/options.h"
 #include "kiln/serialize.h"
 #include "kiln/stats.h"

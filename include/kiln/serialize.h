@@ -14,6 +14,7 @@
 #include <string>
 
 #include "kiln/nn/module.h"
+#include "kiln/optim.h"
 #include "kiln/tensor.h"
 
 namespace kiln {
@@ -31,6 +32,12 @@ void save(const nn::Module& module, const std::string& path, KILN_LOC);
 /// file with the same names). Every name, shape and dtype is checked before anything is
 /// changed: a missing or extra name or a mismatch is an error and the module keeps its values.
 void load(nn::Module& module, const std::string& path, KILN_LOC);
+
+/// An optimizer's state_dict() (its groups' options and every parameter's state), so that a
+/// run resumes with the same next step; load checks it all (load_state_dict) before changing
+/// anything.
+void save(const optim::Optimizer& optimizer, const std::string& path, KILN_LOC);
+void load(optim::Optimizer& optimizer, const std::string& path, KILN_LOC);
 
 template <typename M>
 void save(const nn::ModuleHolder<M>& module, const std::string& path, KILN_LOC) {

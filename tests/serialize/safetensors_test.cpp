@@ -316,3 +316,34 @@ TEST_CASE("write the file for the Python reader", "[.interop]") {
          {"empty", kiln::zeros({0, 5})}},
         out, {{"writer", "kiln"}});
 }
+
+TEST_CASE("a run resumed from saved model and optimizer files takes the same next step",
+          "[serialize][optim]") {
+    TempDir dir;
+    auto make = [] {
+        kiln::manual_seed(3);
+        return nn::Sequential(nn::Linear(4, 8), nn::ReLU(), nn::Linear(8, 2));
+    };
+    Tensor x = kiln::randn({16, 4}), y = kiln::randn({16, 2});
+    kiln::realize({x, y});
+    auto train_step = [&](nn::Sequential& m, kiln::optim::Optimizer& opt) {
+        opt.zero_grad();
+        kiln::nn::functional::mse_loss(m(x), y).backward();
+        opt.step();
+    };
+    nn::Sequential a = make();
+    kiln::optim::Adam opt_a(a->parameters(), kiln::optim::AdamOptions(0.01));
+    for (int i = 0; i < 3; ++i) train_step(a, opt_a);
+    kiln::save(a, dir.file("model.safetensors"));
+    kiln::save(opt_a, dir.file("optim.safetensors"));
+    train_step(a, opt_a);
+
+    nn::Sequential b = make();
+    kiln::optim::Adam opt_b(b->parameters(), kiln::optim::AdamOptions(0.5));
+    kiln::load(b, dir.file("model.safetensors"));
+    kiln::load(opt_b, dir.file("optim.safetensors"));
+    CHECK(opt_b.param_groups()[0].options().get_lr() == 0.01);
+    train_step(b, opt_b);
+    for (size_t i = 0; i < a->parameters().size(); ++i)
+        CHECK(a->parameters()[i].to_vector<float>() == b->parameters()[i].to_vector<float>());
+}

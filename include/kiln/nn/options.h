@@ -6,19 +6,8 @@
 #include <string>
 #include <vector>
 
+#include "kiln/arg.h"
 #include "kiln/error.h"
-
-/// A chainable option `name` of type T (LibTorch's TORCH_ARG).
-#define KILN_ARG(T, name)                          \
-public:                                            \
-    auto& name(const T& value) {                   \
-        name##_ = value;                           \
-        return *this;                              \
-    }                                              \
-    const T& name() const { return name##_; }      \
-                                                   \
-private:                                           \
-    T name##_
 
 namespace kiln::nn {
 

@@ -13,10 +13,12 @@
 #include <catch2/catch.hpp>
 
 #include <kiln/kiln.h>
+#include "error_of.h"
 
 namespace fs = std::filesystem;
 namespace data = kiln::data;
 using kiln::Tensor;
+using kiln::test::error_of;
 
 namespace {
 
@@ -53,16 +55,6 @@ void write_gz(const std::string& path, const std::string& bytes) {
     gzclose(f);
 }
 
-template <class E = kiln::Error>
-std::string error_of(const std::function<void()>& f) {
-    try {
-        f();
-    } catch (const kiln::Error& e) {
-        if (dynamic_cast<const E*>(&e) == nullptr) return std::string("(another kiln::Error) ") + e.what();
-        return e.what();
-    }
-    return "(no error)";
-}
 
 std::string at(int line) { return " at data_test.cpp:" + std::to_string(line); }
 

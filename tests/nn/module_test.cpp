@@ -6,21 +6,14 @@
 #include <catch2/catch.hpp>
 
 #include <kiln/kiln.h>
+#include "error_of.h"
 
 namespace nn = kiln::nn;
 using kiln::Tensor;
+using kiln::test::error_of;
 
 namespace {
 
-/// What `f` throws as a kiln::Error, or "(no error)".
-std::string error_of(const std::function<void()>& f) {
-    try {
-        f();
-    } catch (const kiln::Error& e) {
-        return e.what();
-    }
-    return "(no error)";
-}
 
 std::string at(int line) { return " at module_test.cpp:" + std::to_string(line); }
 

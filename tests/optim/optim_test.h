@@ -10,6 +10,8 @@
 
 #include <catch2/catch.hpp>
 
+#include "error_of.h"
+
 #include "kiln/kiln.h"
 #include "kiln/optim.h"
 
@@ -113,19 +115,6 @@ struct AdamRef {
 
 // ---- errors
 
-/// The message of the kiln::Error of type E that `f` throws; another kiln::Error is reported
-/// with a prefix naming the mismatch, no error as "(no error)".
-template <class E>
-std::string error_of(const std::function<void()>& f) {
-    try {
-        f();
-    } catch (const E& e) {
-        return e.what();
-    } catch (const Error& e) {
-        return std::string("(an error of another type) ") + e.what();
-    }
-    return "(no error)";
-}
 
 /// " at FILE:LINE", as messages name a call site (the file's base name).
 inline std::string at(const std::string& file, int line) {

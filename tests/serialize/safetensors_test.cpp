@@ -12,10 +12,12 @@
 #include <catch2/catch.hpp>
 
 #include <kiln/kiln.h>
+#include "error_of.h"
 
 namespace fs = std::filesystem;
 namespace nn = kiln::nn;
 using kiln::Tensor;
+using kiln::test::error_of;
 
 namespace {
 
@@ -64,17 +66,6 @@ std::string file_with(const std::string& header, const std::string& data) {
     return size + h + data;
 }
 
-/// The message of the E that `f` throws; another kiln::Error is reported with a prefix.
-template <class E = kiln::Error>
-std::string error_of(const std::function<void()>& f) {
-    try {
-        f();
-    } catch (const kiln::Error& e) {
-        if (dynamic_cast<const E*>(&e) == nullptr) return std::string("(another kiln::Error) ") + e.what();
-        return e.what();
-    }
-    return "(no error)";
-}
 
 std::string at(int line) { return " at safetensors_test.cpp:" + std::to_string(line); }
 

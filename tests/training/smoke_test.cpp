@@ -1,9 +1,13 @@
 // A training smoke test: a small MLP learns a synthetic classification problem with the whole
 // stack (nn, optim, data) in a few hundred steps, reaching a loss threshold, with one program
-// compiled for the full batches and one for the last, smaller batch, in all.
+// compiled for the full batches and one for the last, smaller batch, in all; and memory that
+// stays flat over a long run of the whole stack.
 #include <catch2/catch.hpp>
 
 #include <kiln/kiln.h>
+
+#include "ir/node.h"
+#include "runtime/cpu_allocator.h"
 
 namespace nn = kiln::nn;
 using kiln::Tensor;
@@ -50,4 +54,39 @@ TEST_CASE("an MLP learns a synthetic problem; the loop compiles once per batch s
     model->eval();
     double right = (model(x).argmax(1) == y).to(kiln::kFloat64).mean().item<double>();
     CHECK(right > 0.95);
+}
+
+TEST_CASE("memory and live nodes stay flat over 1000 steps of nn + Adam + DataLoader",
+          "[training][memory]") {
+    auto dataset = std::make_shared<kiln::data::TensorDataset>(kiln::randn({100, 6}),
+                                                               kiln::randn({100, 2}));
+    kiln::data::DataLoader loader(dataset, kiln::data::DataLoaderOptions(32).shuffle(true));
+    nn::Sequential model(nn::Linear(6, 16), nn::GELU(), nn::Linear(16, 2));
+    kiln::optim::Adam opt(model->parameters(), kiln::optim::AdamOptions(1e-3));
+    kiln::optim::CosineAnnealingLR schedule(opt, 250);
+    int steps = 0;
+    auto run_until = [&](int total) {
+        while (steps < total)
+            for (const kiln::data::Example& b : loader) {
+                if (steps++ >= total) break;
+                opt.zero_grad();
+                Tensor loss = kiln::nn::functional::mse_loss(model(b.data), b.target);
+                loss.backward();
+                opt.step();
+                schedule.step();
+                (void)loss.item<float>();
+            }
+    };
+    run_until(40);
+    kiln::runtime::AllocatorStats a0 = kiln::runtime::CpuAllocator::global().stats();
+    size_t nodes0 = kiln::ir::live_node_count();
+    run_until(1000);
+    kiln::runtime::AllocatorStats a1 = kiln::runtime::CpuAllocator::global().stats();
+    size_t nodes1 = kiln::ir::live_node_count();
+    INFO("bytes in use " << a0.bytes_in_use << " -> " << a1.bytes_in_use << ", cached "
+                         << a0.bytes_cached << " -> " << a1.bytes_cached << ", nodes " << nodes0
+                         << " -> " << nodes1);
+    CHECK(a1.bytes_in_use <= a0.bytes_in_use);
+    CHECK(a1.bytes_in_use + a1.bytes_cached <= a0.bytes_in_use + a0.bytes_cached);
+    CHECK(nodes1 <= nodes0);
 }

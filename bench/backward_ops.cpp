@@ -1,5 +1,6 @@
 // What backward graphs are full of, against this machine's limits measured in the same run: a
 // column sum (the bias gradient, a reduction over the leading axis), a materialized transpose,
+// Adam's update of a large parameter (one merged kernel),
 // matmuls with transposed operands (BLAS flags, no copy) next to a direct sgemm, and conv2d
 // forward + backward (runtime/conv.cpp). Prints medians.
 //
@@ -60,6 +61,30 @@ int main(int argc, char** argv) {
             double tt = median_seconds(9, [&] { x.t().contiguous().realize(); });
             row("transpose copy 4096x4096", tt * 1e3, 2 * bytes / tt / 1e9, "GB/s",
                 2 * bytes / tt / 1e9 / triad, "triad", 0.5);
+        }
+        {
+            // Adam's step on a 4096x1024 parameter whose gradient is given: one kernel reads the
+            // gradient, the weight and both moments and writes the last three (7 floats moved
+            // per element).
+            auto w = kiln::randn({4096, 1024});
+            auto g = kiln::randn({4096, 1024});
+            kiln::realize({w, g});
+            w.requires_grad_();
+            kiln::optim::Adam adam({w}, kiln::optim::AdamOptions(1e-3));
+            auto step = [&] {
+                w.mutable_grad() = g;
+                adam.step();
+                w.realize();
+            };
+            kiln::Stats before = kiln::stats();
+            step();
+            int64_t kernels = kiln::stats().kernels_launched - before.kernels_launched;
+            double ta = median_seconds(9, step);
+            double bytes = 7.0 * 4096 * 1024 * 4;
+            char name[64];
+            std::snprintf(name, sizeof name, "Adam step 4096x1024 (%lld kernel)",
+                          static_cast<long long>(kernels));
+            row(name, ta * 1e3, bytes / ta / 1e9, "GB/s", bytes / ta / 1e9 / triad, "triad", 0.7);
         }
         {
             // A compiled kernel writing fresh memory from the system (page faults: the allocator's

@@ -296,10 +296,14 @@ void realize_unchecked(const std::vector<TensorImpl*>& impls) {
     if (roots.empty()) return;
     // A tensor that requires grad, realized before its backward: the matmuls and reductions of
     // its graph are computed as extra outputs and kept, so the backward does not run them again.
+    // A leaf (a parameter given its updated value) is never differentiated through.
     size_t requested = roots.size();
     std::vector<TensorImpl*> savers;
-    for (TensorImpl* impl : targets)
-        if (impl->node()->tracks_grad() && !impl->graph_freed.load()) savers.push_back(impl);
+    for (TensorImpl* impl : targets) {
+        const Node& n = *impl->node();
+        if (n.tracks_grad() && n.op() != ir::Op::Leaf && !impl->graph_freed.load())
+            savers.push_back(impl);
+    }
     if (!savers.empty()) {
         for (NodeRef& n : r.values_backward_needs(roots)) roots.push_back(std::move(n));
     }

@@ -9,6 +9,7 @@
 #include "ir/verify.h"
 #include "passes/column_sums.h"
 #include "passes/lower.h"
+#include "passes/merge_kernels.h"
 #include "passes/simplify.h"
 #include "passes/split_reductions.h"
 
@@ -62,6 +63,7 @@ PipelineResult run_pipeline(const std::vector<ir::NodeRef>& roots) {
             if (const auto* k = std::get_if<ir::KernelStep>(&st)) s += ir::print_loop_kernel(k->kernel);
         return s;
     });
+    r.merges = timed("merge", [&] { return merge_kernels(r.program); }, print_merges);
     // Simplification may drop an input the caller still binds: keep the numbering whole, with
     // an (unused) buffer for each dropped placeholder.
     std::vector<bool> bound;

@@ -1,12 +1,13 @@
 #pragma once
 /// The pass pipeline, top to bottom: simplify -> split_reductions -> column_sums -> fusion
-/// -> lower. With KILN_DEBUG=1 each pass
+/// -> lower -> merge_kernels. With KILN_DEBUG=1 each pass
 /// prints its time; KILN_DEBUG=2 also prints the graph / plan / kernels after each pass.
 #include <string>
 #include <vector>
 
 #include "ir/program.h"
 #include "passes/fusion.h"
+#include "passes/merge_kernels.h"
 
 namespace kiln::passes {
 
@@ -18,6 +19,7 @@ struct PipelineResult {
     std::vector<ir::NodeRef> simplified;
     FusionPlan plan;
     ir::Program program;
+    std::vector<KernelMerge> merges;
 };
 PipelineResult run_pipeline(const std::vector<ir::NodeRef>& roots);
 

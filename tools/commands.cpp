@@ -143,7 +143,9 @@ int cmd_fuse(const std::vector<std::string>& args, std::FILE* out) {
     print_renumbering(c, out);
     passes::PipelineResult r = passes::run_pipeline(c.roots);
     // The plan after lowering: lowering may have materialized more nodes, each with a reason.
-    fmt::print(out, "# fusion\n{}# loop kernels\n", passes::print_fusion(r.plan));
+    fmt::print(out, "# fusion\n{}", passes::print_fusion(r.plan));
+    if (!r.merges.empty()) fmt::print(out, "# merged kernels\n{}", passes::print_merges(r.merges));
+    fmt::print(out, "# loop kernels\n");
     print_program(r.program, out);
     return kExitOk;
 }

@@ -218,3 +218,27 @@ TEST_CASE("lowering does not depend on earlier graphs", "[ops][fusion]") {
         true, kFloat32, 0, std::plus<double>());
     check(z, hz, "(o.t() - (c - c.mean) @ w / sqrt(18)).sum(1) after another graph", Tol{4, 18});
 }
+
+TEST_CASE("outputs over the same elements are stored by one kernel", "[ops][fusion][merge]") {
+    // An Adam-style update: the gradient (a transposed copy), both moments and the new weight
+    // are four outputs of one kernel (merge_kernels), the later ones reading the earlier ones'
+    // stores. Large enough that the thread pool splits the rows and the copy runs in tiles.
+    for (DType dt : kFloats) {
+        Tensor gt = normal({257, 300}, dt), m0 = normal({300, 257}, dt),
+               v0 = normal({300, 257}, dt, 1.0, 0.5).abs(), p0 = normal({300, 257}, dt);
+        Tensor g = gt.t();
+        Tensor m = m0 * 0.9 + g * 0.1;
+        Tensor v = v0 * 0.999 + g * g * 0.001;
+        Tensor p = p0 - m / (sqrt(v) + 1e-8) * 0.01;
+        RefTensor ref_g = reference(g), ref_m = reference(m), ref_v = reference(v),
+                  ref_p = reference(p);
+        Stats before = stats();
+        realize({g, m, v, p});
+        CHECK(stats().kernels_launched - before.kernels_launched == 1);
+        CHECK(compare(host::permute(values_of(gt), {1, 0}), values_of(g), {}, true).empty());
+        CHECK(compare(ref_g, values_of(g), {}, true).empty());
+        CHECK(compare(ref_m, values_of(m), Tol{1}, true).empty());
+        CHECK(compare(ref_v, values_of(v), Tol{1}, true).empty());
+        CHECK(compare(ref_p, values_of(p), Tol{2}, true).empty());
+    }
+}

@@ -53,6 +53,37 @@ def load(root, prefix):
     return x.unsqueeze(1), y
 
 
+def write_safetensors(path, tensors):
+    """The safetensors format by hand (json + struct): f32 tensors, contiguous offsets."""
+    header, blobs, offset = {}, [], 0
+    for name, t in tensors.items():
+        data = t.detach().contiguous().numpy().astype("<f4").tobytes()
+        header[name] = {"dtype": "F32", "shape": list(t.shape),
+                        "data_offsets": [offset, offset + len(data)]}
+        blobs.append(data)
+        offset += len(data)
+    text = json.dumps(header).encode()
+    text += b" " * (-len(text) % 8)
+    with open(path, "wb") as f:
+        f.write(struct.pack("<Q", len(text)) + text + b"".join(blobs))
+
+
+def read_safetensors(path):
+    with open(path, "rb") as f:
+        raw = f.read()
+    (size,) = struct.unpack("<Q", raw[:8])
+    header = json.loads(raw[8:8 + size])
+    out = {}
+    for name, h in header.items():
+        if name == "__metadata__":
+            continue
+        assert h["dtype"] == "F32", f"{name}: only F32 is read here"
+        begin, end = h["data_offsets"]
+        data = np.frombuffer(raw, dtype="<f4", count=(end - begin) // 4, offset=8 + size + begin)
+        out[name] = torch.from_numpy(data.copy()).reshape(h["shape"])
+    return out
+
+
 def model_for(kind):
     if kind == "mlp":
         return nn.Sequential(nn.Flatten(), nn.Linear(784, 512), nn.ReLU(), nn.Linear(512, 512),
@@ -70,6 +101,8 @@ def main():
     ap.add_argument("--lr", type=float, default=0.1)
     ap.add_argument("--seed", type=int, default=0)
     ap.add_argument("--data", default="/usr/share/datasets/fashion-mnist")
+    ap.add_argument("--init", help="start from these weights (safetensors, as Kiln writes them)")
+    ap.add_argument("--write-init", help="write the initial weights here (safetensors) and stop")
     args = ap.parse_args()
     epochs = args.epochs or (5 if args.model == "mlp" else 2)
     torch.set_num_threads(int(os.environ.get("OMP_NUM_THREADS", "2")))
@@ -77,6 +110,11 @@ def main():
     xtr, ytr = load(args.data, "train")
     xte, yte = load(args.data, "t10k")
     model = model_for(args.model)
+    if args.write_init:
+        write_safetensors(args.write_init, model.state_dict())
+        return
+    if args.init:
+        model.load_state_dict(read_safetensors(args.init))
     opt = torch.optim.SGD(model.parameters(), lr=args.lr, momentum=0.9)
     loss_fn = nn.CrossEntropyLoss()
     results = []

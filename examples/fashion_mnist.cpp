@@ -4,7 +4,7 @@
 // the epochs, the engine's compile statistics, and a save / reload / re-test of the model.
 //
 //   build/release/examples/fashion_mnist [--model mlp|cnn] [--epochs N] [--batch-size N]
-//       [--lr X] [--seed S] [--threads N] [--data DIR] [--save PATH] [--quiet]
+//       [--lr X] [--seed S] [--threads N] [--data DIR] [--save PATH] [--init PATH] [--quiet]
 #include <unistd.h>
 
 #include <chrono>
@@ -34,18 +34,22 @@ struct Args {
     int threads = 0;  // 0: Kiln's default
     std::string data = "/usr/share/datasets/fashion-mnist";
     std::string save;  // default: fashion_mnist_<model>.safetensors
+    std::string init;  // initial weights (safetensors); empty: drawn after manual_seed
     bool quiet = false;
 };
 
 [[noreturn]] void usage(int status) {
     std::fprintf(status ? stderr : stdout,
                  "usage: fashion_mnist [--model mlp|cnn] [--epochs N] [--batch-size N] [--lr X]\n"
-                 "                     [--seed S] [--threads N] [--data DIR] [--save PATH] [--quiet]\n"
+                 "                     [--seed S] [--threads N] [--data DIR] [--save PATH] [--init PATH]\n"
+                 "                     [--quiet]\n"
                  "Trains on Fashion-MNIST (IDX files, gzipped or not, in DIR; default\n"
                  "/usr/share/datasets/fashion-mnist from Debian's dataset-fashion-mnist).\n"
                  "  --model      mlp: 784-512-512-10 ReLU (5 epochs); cnn: conv 1->16, pool,\n"
                  "               conv 16->32, pool, linear 1568->10 (2 epochs)\n"
                  "  --save       where the trained model goes (default fashion_mnist_MODEL.safetensors)\n"
+                 "  --init       start from these weights (safetensors, e.g. written by\n"
+                 "               bench/fashion_mnist_torch.py --write-init) instead of drawing them\n"
                  "  --quiet      no progress bar, even on a terminal\n");
     std::exit(status);
 }
@@ -81,6 +85,7 @@ Args parse(int argc, char** argv) {
         else if (opt == "--threads") a.threads = static_cast<int>(number(1));
         else if (opt == "--data") a.data = v;
         else if (opt == "--save") a.save = v;
+        else if (opt == "--init") a.init = v;
         else {
             std::fprintf(stderr, "fashion_mnist: unknown option %s\n", opt.c_str());
             usage(2);
@@ -167,6 +172,7 @@ int main(int argc, char** argv) {
                     std::chrono::duration<double>(Clock::now() - t0).count());
 
         nn::Sequential model = make_model(args.model);
+        if (!args.init.empty()) kiln::load(model, args.init);
         std::cout << model << "\n";
         kiln::optim::SGD optimizer(model->parameters(), kiln::optim::SGDOptions(args.lr).momentum(0.9));
         data::DataLoader loader(train, data::DataLoaderOptions(args.batch_size).shuffle(true).seed(args.seed));

@@ -32,19 +32,28 @@ ConvGeometry conv_geometry(const Shape& x, const Shape& weight, const ConvAttr& 
     g.ph = a.padding[0], g.pw = a.padding[1];
     g.dh = a.dilation[0], g.dw = a.dilation[1];
     g.groups = a.groups;
-    if (weight[1] * a.groups != g.c || g.o % a.groups != 0) {
+    int64_t channels = 0;  // weight[1] * groups, which a huge `groups` overflows
+    if (__builtin_mul_overflow(weight[1], a.groups, &channels) || channels != g.c ||
+        g.o % a.groups != 0) {
         problem = fmt::format("weight {} does not fit input {} with groups={}", shape_str(weight),
                               shape_str(x), a.groups);
         return g;
     }
-    int64_t eh = g.dh * (g.kh - 1) + 1, ew = g.dw * (g.kw - 1) + 1;
-    if (g.kh < 1 || g.kw < 1 || g.h + 2 * g.ph < eh || g.w + 2 * g.pw < ew) {
+    // The dilated kernel's extent and the padded input's size, computed without overflow: a
+    // kernel or input too large to compute does not fit.
+    int64_t eh = 0, ew = 0, hp = 0, wp = 0;
+    bool overflow =
+        __builtin_mul_overflow(g.dh, g.kh - 1, &eh) || __builtin_add_overflow(eh, 1, &eh) ||
+        __builtin_mul_overflow(g.dw, g.kw - 1, &ew) || __builtin_add_overflow(ew, 1, &ew) ||
+        __builtin_mul_overflow(g.ph, 2, &hp) || __builtin_add_overflow(hp, g.h, &hp) ||
+        __builtin_mul_overflow(g.pw, 2, &wp) || __builtin_add_overflow(wp, g.w, &wp);
+    if (overflow || g.kh < 1 || g.kw < 1 || hp < eh || wp < ew) {
         problem = fmt::format("kernel {}x{} (dilation {}) does not fit input {} padded by {}", g.kh,
                               g.kw, ints_str(a.dilation), shape_str(x), ints_str(a.padding));
         return g;
     }
-    g.ho = (g.h + 2 * g.ph - eh) / g.sh + 1;
-    g.wo = (g.w + 2 * g.pw - ew) / g.sw + 1;
+    g.ho = (hp - eh) / g.sh + 1;
+    g.wo = (wp - ew) / g.sw + 1;
     return g;
 }
 

@@ -1,5 +1,6 @@
 #include "ir/parser.h"
 
+#include <algorithm>
 #include <bit>
 #include <charconv>
 #include <cmath>
@@ -7,6 +8,7 @@
 #include <optional>
 #include <string>
 #include <unordered_map>
+#include <unordered_set>
 #include <utility>
 #include <variant>
 
@@ -18,11 +20,127 @@
 namespace kiln::ir {
 namespace {
 
-/// A 1-based source position.
+/// A source position: 1-based line and column (in bytes) and the byte offset in the text.
 struct Loc {
-    int line = 1;
-    int col = 1;
+    size_t line = 1;
+    size_t col = 1;
+    size_t offset = 0;
 };
+
+/// How many columns of a source line an error shows around its caret (longer lines are cut,
+/// marked with "...").
+constexpr size_t kExcerptColumns = 120;
+/// Tab stops of an echoed line.
+constexpr size_t kTabWidth = 4;
+/// The longest token (a name, a number) a message repeats; longer ones are cut, "..." marking it.
+constexpr size_t kMaxToken = 64;
+/// The longest message (before the source line); a longer one (a verifier message naming a huge
+/// attribute list) is cut.
+constexpr size_t kMaxMessage = 1024;
+
+/// The length of the printable UTF-8 character starting `text`, or 0 when it starts with a
+/// control character (C0, DEL or C1: a terminal may act on those) or is not valid UTF-8.
+size_t printable_length(std::string_view text) {
+    size_t n = utf8_length(text);
+    if (n == 0) return 0;
+    unsigned char c = static_cast<unsigned char>(text[0]);
+    if (n == 1 && (c < 0x20 || c == 0x7F)) return 0;
+    if (n == 2 && c == 0xC2 && static_cast<unsigned char>(text[1]) < 0xA0) return 0;  // U+0080..9F
+    return n;
+}
+
+/// `text` cut to at most `max` bytes (and "..."), on a UTF-8 character boundary.
+std::string clip(std::string_view text, size_t max = kMaxToken) {
+    if (text.size() <= max) return std::string(text);
+    size_t n = max - 3;
+    while (n > 0 && (static_cast<unsigned char>(text[n]) & 0xC0) == 0x80) --n;
+    return std::string(text.substr(0, n)) + "...";
+}
+
+/// The source line holding byte `offset` of `text`, indented, and a caret under that byte, as
+/// clang prints them: "\n    LINE\n    ^". Control characters and bytes that are not UTF-8 are
+/// shown escaped as quoted() does (tabs become spaces), so a binary file never puts raw bytes
+/// on a terminal; the caret is placed by the escaped text's width. A line wider than
+/// kExcerptColumns is cut around the caret. Empty when the line is empty.
+std::string source_excerpt(std::string_view text, size_t offset) {
+    offset = std::min(offset, text.size());
+    size_t begin = offset == 0 ? 0 : text.rfind('\n', offset - 1);
+    begin = begin == std::string_view::npos || offset == 0 ? 0 : begin + 1;
+    size_t end = text.find('\n', offset);
+    if (end == std::string_view::npos) end = text.size();
+    if (end > begin && text[end - 1] == '\r') --end;  // CRLF line ends
+    if (end == begin) return "";
+    // Every shown column takes at most 4 bytes, so bytes further than this from the caret are
+    // never shown: a huge line costs no more than a short one.
+    constexpr size_t kReach = 4 * kExcerptColumns + 8;
+    size_t first = offset - begin > kReach ? offset - kReach : begin;
+    while (first > begin && first < offset &&
+           (static_cast<unsigned char>(text[first]) & 0xC0) == 0x80)
+        ++first;  // start on a character, not inside one
+    size_t last = end > offset && end - offset > kReach ? offset + kReach : end;
+
+    // The line as display units: one character (or escaped byte) each, with its width.
+    struct Unit {
+        size_t offset;
+        std::string text;
+        size_t width;
+    };
+    std::vector<Unit> units;
+    size_t column = 0;
+    for (size_t i = first; i < last;) {
+        unsigned char c = static_cast<unsigned char>(text[i]);
+        size_t n = printable_length(text.substr(i, last - i));
+        Unit u{i, {}, 0};
+        if (c == '\t') {
+            u.width = kTabWidth - column % kTabWidth;
+            u.text.assign(u.width, ' ');
+            n = 1;
+        } else if (n > 0) {
+            u.text.assign(text.substr(i, n));
+            u.width = 1;  // wide characters can only follow the caret: they never shift it
+        } else {
+            u.text = fmt::format("\\x{:02x}", c);
+            u.width = u.text.size();
+            n = 1;
+        }
+        column += u.width;
+        units.push_back(std::move(u));
+        i += n;
+    }
+    // The unit under the caret (units.size(): past the end of the line).
+    size_t caret = 0;
+    while (caret < units.size() && units[caret].offset < offset) ++caret;
+    size_t caret_col = 0;
+    for (size_t k = 0; k < caret; ++k) caret_col += units[k].width;
+
+    // The shown units [from, to): the whole line when it fits, else a window that holds the
+    // caret with some context on its left.
+    size_t from = 0, to = units.size();
+    size_t total = column;
+    bool cut_left = first > begin, cut_right = last < end;
+    if (total > kExcerptColumns || cut_left || cut_right) {
+        size_t lead = caret_col > kExcerptColumns / 2 ? caret_col - kExcerptColumns / 2 : 0;
+        size_t skipped = 0;
+        while (from < caret && skipped + units[from].width <= lead) skipped += units[from++].width;
+        size_t width = 0;
+        to = from;
+        while (to < units.size() && width + units[to].width <= kExcerptColumns)
+            width += units[to++].width;
+        // Fill the window from the left when the line ends early.
+        while (from > 0 && width + units[from - 1].width <= kExcerptColumns)
+            width += units[--from].width;
+        cut_left = cut_left || from > 0;
+        cut_right = cut_right || to < units.size();
+    }
+    std::string line = cut_left ? "..." : "";
+    size_t pad = line.size();
+    for (size_t k = from; k < to; ++k) {
+        if (k < caret) pad += units[k].width;
+        line += units[k].text;
+    }
+    if (cut_right) line += "...";
+    return "\n    " + line + "\n    " + std::string(pad, ' ') + "^";
+}
 
 /// One `key=value` of an attribute list; value is an integer or a list of integers.
 struct AttrEntry {
@@ -139,9 +257,10 @@ private:
     // ---- scanning
 
     [[noreturn]] void fail(Loc l, const std::string& what) const {
-        throw ParseError(fmt::format("{}:{}:{}: error: {}", file_, l.line, l.col, what));
+        throw ParseError(fmt::format("{}:{}:{}: error: {}{}", file_, l.line, l.col,
+                                     clip(what, kMaxMessage), source_excerpt(text_, l.offset)));
     }
-    Loc loc() const { return {line_, static_cast<int>(pos_ - line_start_) + 1}; }
+    Loc loc() const { return {line_, pos_ - line_start_ + 1, pos_}; }
     bool at_end() const { return pos_ >= text_.size(); }
     char peek() const { return at_end() ? '\0' : text_[pos_]; }
     void next_line() {
@@ -192,7 +311,7 @@ private:
         } else {
             e += std::max<size_t>(1, utf8_length(text_.substr(pos_)));  // a whole character
         }
-        return quoted(text_.substr(pos_, e - pos_));
+        return quoted(clip(text_.substr(pos_, e - pos_)));
     }
     void expect(char c, const char* context) {
         skip_blanks();
@@ -211,7 +330,7 @@ private:
         while (e < text_.size() && is_word_char(text_[e])) ++e;
         int64_t v = 0;
         auto [p, ec] = std::from_chars(text_.data() + b, text_.data() + e, v);
-        std::string tok(text_.substr(b, e - b));
+        std::string tok = clip(text_.substr(b, e - b));
         if (ec == std::errc::result_out_of_range) fail(l, "integer '" + tok + "' out of range");
         if (ec != std::errc() || p != text_.data() + e) fail(l, "invalid integer '" + tok + "'");
         pos_ = e;
@@ -255,7 +374,7 @@ private:
             if (peek() != '%') fail(l, "expected a value '%name', found " + describe_next());
             std::string name = parse_value_name();
             auto it = values_.find(name);
-            if (it == values_.end()) fail(l, "use of undefined value '" + name + "'");
+            if (it == values_.end()) fail(l, "use of undefined value '" + clip(name) + "'");
             out.push_back(it->second);
             skip_blanks();
             if (peek() != ',') return out;
@@ -266,14 +385,14 @@ private:
     void parse_definition() {
         Loc start = loc();
         std::string name = parse_value_name();
-        if (values_.count(name)) fail(start, "redefinition of value '" + name + "'");
-        expect('=', ("after '" + name + "'").c_str());
+        if (values_.count(name)) fail(start, "redefinition of value '" + clip(name) + "'");
+        expect('=', ("after '" + clip(name) + "'").c_str());
         skip_blanks();
         Loc op_loc = loc();
         std::string op_text = word();
         if (op_text.empty()) fail(op_loc, "expected an op name, found " + describe_next());
         Op op;
-        if (!parse_op(op_text, op)) fail(op_loc, "unknown op '" + op_text + "'");
+        if (!parse_op(op_text, op)) fail(op_loc, "unknown op '" + clip(op_text) + "'");
 
         Attr attr = NoAttr{};
         std::vector<NodeRef> inputs;
@@ -311,7 +430,8 @@ private:
         std::string dtype_text = word();
         if (dtype_text.empty()) fail(type_loc, "expected a dtype, found " + describe_next());
         DType dtype;
-        if (!parse_dtype(dtype_text, dtype)) fail(type_loc, "unknown dtype '" + dtype_text + "'");
+        if (!parse_dtype(dtype_text, dtype))
+            fail(type_loc, "unknown dtype '" + clip(dtype_text) + "'");
         skip_blanks();
         Loc shape_loc = loc();
         Shape shape = parse_int_list("after the dtype");
@@ -326,7 +446,7 @@ private:
             attr = build_attr(op, op_text, op_loc, attr_loc, entries);
         else if (!entries.empty())
             fail(entries[0].key_loc,
-                 fmt::format("unknown attribute '{}' for {}", entries[0].key, op_text));
+                 fmt::format("unknown attribute '{}' for {}", clip(entries[0].key), op_text));
 
         NodeRef node = Node::make(op, dtype, std::move(shape), std::move(inputs), std::move(attr));
         if (std::string msg = check_node(*node); !msg.empty()) fail(start, msg);
@@ -336,6 +456,7 @@ private:
     std::vector<AttrEntry> parse_attr_list() {
         ++pos_;  // '{'
         std::vector<AttrEntry> entries;
+        std::unordered_set<std::string_view> seen;  // keys so far (views into the text)
         skip_blanks();
         if (peek() == '}') {
             ++pos_;
@@ -345,12 +466,14 @@ private:
             skip_blanks();
             AttrEntry e;
             e.key_loc = loc();
-            e.key = word();
+            std::string_view key = word_ahead();
+            pos_ += key.size();
+            e.key = std::string(key);
             if (e.key.empty())
                 fail(e.key_loc, "expected an attribute name, found " + describe_next());
-            for (const AttrEntry& other : entries)
-                if (other.key == e.key) fail(e.key_loc, "duplicate attribute '" + e.key + "'");
-            expect('=', ("after attribute '" + e.key + "'").c_str());
+            if (!seen.insert(key).second)
+                fail(e.key_loc, "duplicate attribute '" + clip(e.key) + "'");
+            expect('=', ("after attribute '" + clip(e.key) + "'").c_str());
             skip_blanks();
             e.value_loc = loc();
             if (peek() == '[') {
@@ -381,7 +504,7 @@ private:
             size_t k = 0;
             while (k < keys.size() && e.key != keys[k].name) ++k;
             if (k == keys.size())
-                fail(e.key_loc, fmt::format("unknown attribute '{}' for {}", e.key, op_text));
+                fail(e.key_loc, fmt::format("unknown attribute '{}' for {}", clip(e.key), op_text));
             if (e.is_list != keys[k].is_list)
                 fail(e.value_loc,
                      fmt::format("attribute '{}' must be {}", e.key,
@@ -425,9 +548,10 @@ private:
                 r = std::from_chars(b, e, c.f, std::chars_format::general);
             }
             if (r.ec == std::errc::result_out_of_range)
-                fail(l, fmt::format("constant '{}' out of range for {}", lit, dtype_name(dtype)));
+                fail(l, fmt::format("constant '{}' out of range for {}", clip(lit),
+                                    dtype_name(dtype)));
             if (r.ec != std::errc() || r.ptr != e)
-                fail(l, fmt::format("invalid {} constant '{}'", dtype_name(dtype), lit));
+                fail(l, fmt::format("invalid {} constant '{}'", dtype_name(dtype), clip(lit)));
             return c;
         }
         if (dtype == DType::Bool && (lit == "true" || lit == "false")) {
@@ -436,14 +560,14 @@ private:
         }
         auto r = std::from_chars(b, e, c.i);
         if (r.ec == std::errc::result_out_of_range)
-            fail(l, fmt::format("constant '{}' out of range for {}", lit, dtype_name(dtype)));
+            fail(l, fmt::format("constant '{}' out of range for {}", clip(lit), dtype_name(dtype)));
         if (r.ec != std::errc() || r.ptr != e)
-            fail(l, fmt::format("invalid {} constant '{}'", dtype_name(dtype), lit));
+            fail(l, fmt::format("invalid {} constant '{}'", dtype_name(dtype), clip(lit)));
         if (dtype == DType::Int32 && (c.i < std::numeric_limits<int32_t>::min() ||
                                       c.i > std::numeric_limits<int32_t>::max()))
-            fail(l, fmt::format("constant '{}' out of range for i32", lit));
+            fail(l, fmt::format("constant '{}' out of range for i32", clip(lit)));
         if (dtype == DType::Bool && c.i != 0 && c.i != 1)
-            fail(l, fmt::format("bool constant must be 0 or 1, got '{}'", lit));
+            fail(l, fmt::format("bool constant must be 0 or 1, got '{}'", clip(lit)));
         return c;
     }
 
@@ -462,7 +586,7 @@ private:
             auto r = std::from_chars(b, e, bits, 16);
             double v = std::bit_cast<double>(bits);
             if (r.ec != std::errc() || r.ptr != e || b == e || !std::isnan(v))
-                fail(l, "invalid NaN bit pattern '" + lit + "'");
+                fail(l, "invalid NaN bit pattern '" + clip(lit) + "'");
             return v;
         }
         return std::nullopt;
@@ -470,7 +594,7 @@ private:
 
     std::string_view text_, file_;
     size_t pos_ = 0;
-    int line_ = 1;
+    size_t line_ = 1;
     size_t line_start_ = 0;
     std::unordered_map<std::string, NodeRef> values_;
 };
@@ -498,8 +622,8 @@ std::string quoted(std::string_view text) {
     std::string out = "'";
     for (size_t i = 0; i < text.size();) {
         unsigned char c = static_cast<unsigned char>(text[i]);
-        size_t n = utf8_length(text.substr(i));
-        if (c >= 0x20 && c != 0x7F && n > 0) {
+        size_t n = printable_length(text.substr(i));
+        if (n > 0) {
             out.append(text.substr(i, n));
             i += n;
             continue;

@@ -20,8 +20,9 @@ namespace kiln::ir {
 std::vector<NodeRef> parse_graph(std::string_view text, std::string_view filename = "<input>");
 
 /// `text` in single quotes for a message: printable ASCII and whole UTF-8 characters stay as
-/// they are; control characters and bytes that are not valid UTF-8 (a cut-off character, a
-/// binary file) become `\xNN`, so a message never carries raw bytes to the terminal.
+/// they are; control characters (C0, DEL, and C1 such as U+009B, which some terminals obey) and
+/// bytes that are not valid UTF-8 (a cut-off character, a binary file) become `\xNN` (each
+/// byte), so a message never carries raw bytes or terminal controls to the terminal.
 std::string quoted(std::string_view text);
 
 /// The length of the UTF-8 character starting `text` (1..4), or 0 when it does not start with

@@ -211,7 +211,13 @@ struct Checker {
             want[a.axis + 1] = count;
             if (os != want || count < 0)
                 return err(fmt::format("result {} does not fit windows of {}", shp(os), shp(is)));
-            if (count > 0 && (a.size - 1) * a.dilation + (count - 1) * a.stride >= is[a.axis])
+            // The last window's last element, (size-1)*dilation + (count-1)*stride, computed
+            // without overflow: one that overflows is past the end anyway.
+            int64_t span = 0, offset = 0;
+            bool overflow = __builtin_mul_overflow(a.size - 1, a.dilation, &span) ||
+                            __builtin_mul_overflow(count - 1, a.stride, &offset) ||
+                            __builtin_add_overflow(span, offset, &span);
+            if (count > 0 && (overflow || span >= is[a.axis]))
                 return err(fmt::format("{} windows of size {} (stride {}, dilation {}) overrun "
                                        "{} elements", count, a.size, a.stride, a.dilation,
                                        is[a.axis]));
@@ -302,7 +308,10 @@ struct Checker {
             if (a.before[d] < 0 || a.after[d] < 0)
                 return err(fmt::format("negative padding in dim {} (before {}, after {})", d,
                                        ints_str(a.before), ints_str(a.after)));
-            want[d] = a.before[d] + is[d] + a.after[d];
+            if (__builtin_add_overflow(a.before[d], is[d], &want[d]) ||
+                __builtin_add_overflow(want[d], a.after[d], &want[d]))
+                return err(fmt::format("padding overflows dim {} (input {}, before {}, after {})",
+                                       d, shp(is), ints_str(a.before), ints_str(a.after)));
         }
         if (os != want)
             return err(fmt::format("result shape {} should be {} (input {}, before {}, after {})",

@@ -102,13 +102,20 @@ std::vector<NodeRef> every_op_graph() {
     return r;
 }
 
-std::string parse_error(std::string_view text, std::string_view file = "x.kir") {
+/// The whole message of the ParseError parsing `text` raises: "FILE:LINE:COL: error: WHAT", then
+/// the source line and a caret.
+std::string parse_message(std::string_view text, std::string_view file = "x.kir") {
     try {
         parse_graph(text, file);
     } catch (const ParseError& e) {
         return e.what();
     }
     return "(no error)";
+}
+/// Its first line, "FILE:LINE:COL: error: WHAT".
+std::string parse_error(std::string_view text, std::string_view file = "x.kir") {
+    std::string m = parse_message(text, file);
+    return m.substr(0, m.find('\n'));
 }
 
 }  // namespace
@@ -299,6 +306,67 @@ TEST_CASE("parse errors name file, line and column", "[ir][text][errors]") {
           "x.kir:2:8: error: expected a value after 'return', found '0'");
     CHECK(parse_error("%0 = input 0 : f32[99999999999999999999]\nreturn %0\n") ==
           "x.kir:1:20: error: integer '99999999999999999999' out of range");
+}
+
+TEST_CASE("parse errors show the source line and a caret", "[ir][text][errors]") {
+    // What follows the first line: the shown line and a caret `col` columns in, both indented.
+    auto shown = [](const std::string& line, size_t col) {
+        return "\n    " + line + "\n    " + std::string(col, ' ') + "^";
+    };
+    // The example of the docs, in full.
+    CHECK(parse_message("%0 = input 0 : f32[4]\n"
+                        "%1 = input 1 : f32[4]\n"
+                        "%8 = add %7, %1 : f32[4]\n"
+                        "return %8\n",
+                        "model.kir") == "model.kir:3:10: error: use of undefined value '%7'\n"
+                                        "    %8 = add %7, %1 : f32[4]\n"
+                                        "             ^");
+    // The caret may stand past the end of the line; a CRLF line end is not shown.
+    CHECK(parse_message("%0 = input 0 : f32[2]") ==
+          "x.kir:1:22: error: missing 'return' at end of input" +
+              shown("%0 = input 0 : f32[2]", 21));
+    CHECK(parse_message("%0 = input 0 : f32[2] extra\r\nreturn %0\r\n") ==
+          "x.kir:1:23: error: expected end of line, found 'extra'" +
+              shown("%0 = input 0 : f32[2] extra", 22));
+    // An empty line has nothing to show.
+    CHECK(parse_message("%0 = input 0 : f32[2]\n") ==
+          "x.kir:2:1: error: missing 'return' at end of input");
+    CHECK(parse_message("") == "x.kir:1:1: error: missing 'return' at end of input");
+    // Tabs become spaces (tab stops of 4); the column still counts bytes.
+    CHECK(parse_message("\t%0 =\tinput x : f32[2]\nreturn %0\n") ==
+          "x.kir:1:13: error: expected an input id (an integer), found 'x'" +
+              shown("    %0 =    input x : f32[2]", 18));
+    // Control characters (C0, DEL, C1) and bytes that are not UTF-8 are shown escaped, the
+    // caret under the escaped text; other UTF-8 characters are shown as they are.
+    CHECK(parse_message("%0 =\r\rfrob : f32[2]\nreturn %0\n") ==
+          "x.kir:1:7: error: unknown op 'frob'" + shown(R"(%0 =\x0d\x0dfrob : f32[2])", 12));
+    std::string binary("\x7f"
+                       "ELF\0\1\xff\xfe\n",
+                       9);
+    CHECK(parse_message(binary) ==
+          R"(x.kir:1:1: error: expected a definition '%name = ...' or 'return', found '\x7f')" +
+              shown(R"(\x7fELF\x00\x01\xff\xfe)", 0));
+    CHECK(parse_message("%0 = input 0 : f32[2] \xc3\xa9t\xc3\xa9 \x01\xc2\x9b\nreturn %0\n") ==
+          "x.kir:1:23: error: expected end of line, found '\xc3\xa9'" +
+              shown("%0 = input 0 : f32[2] \xc3\xa9t\xc3\xa9 \\x01\\xc2\\x9b", 22));
+    CHECK(parse_message("%0 = input 0 : f32[2]\n\xc2\x9b[2J\nreturn %0\n") ==
+          R"(x.kir:2:1: error: expected a definition '%name = ...' or 'return', found '\xc2\x9b')" +
+              shown(R"(\xc2\x9b[2J)", 0));
+    // A long line is cut around the caret, "..." marking the cuts.
+    std::string pad(200, ' ');
+    CHECK(parse_message("%0 = input 0 : f32[2]" + pad + "x" + pad + "\nreturn %0\n") ==
+          "x.kir:1:222: error: expected end of line, found 'x'" +
+              shown("..." + std::string(60, ' ') + "x" + std::string(59, ' ') + "...", 63));
+    CHECK(parse_message("%0 = input 0 : f32[2] x" + pad + "\nreturn %0\n") ==
+          "x.kir:1:23: error: expected end of line, found 'x'" +
+              shown("%0 = input 0 : f32[2] x" + std::string(97, ' ') + "...", 22));
+    // A huge token is cut in the message too, and a huge line costs no more than a short one.
+    std::string huge(1 << 20, 'a');
+    CHECK(parse_message(huge) ==
+          "x.kir:1:1: error: expected a definition '%name = ...' or 'return', found '" +
+              std::string(61, 'a') + "...'" + shown(std::string(120, 'a') + "...", 0));
+    CHECK(parse_error("%0 = input 0 : f32[2]\n%1 = neg %" + huge + " : f32[2]\nreturn %1\n") ==
+          "x.kir:2:10: error: use of undefined value '%" + std::string(60, 'a') + "...'");
 }
 
 TEST_CASE("parsed inputs have no data", "[ir][text]") {

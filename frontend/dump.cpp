@@ -1,5 +1,5 @@
-// KILN_DUMP: writes realized graphs as .kir files. Everything here swallows errors: a debugging
-// aid must never make the program it observes fail.
+// KILN_DUMP: writes realized graphs as .kir files and the kernels of their programs. Everything
+// here swallows errors: a debugging aid must never make the program it observes fail.
 #include "frontend/dump.h"
 
 #include <atomic>
@@ -15,7 +15,11 @@
 
 #include <fmt/format.h>
 
+#include "codegen/cpu_compiler.h"
 #include "ir/printer.h"
+#include "runtime/executor.h"
+#include "support/debug.h"
+#include "support/files.h"
 
 namespace kiln::detail {
 namespace {
@@ -109,20 +113,97 @@ std::optional<std::filesystem::path> dump_graph(const std::filesystem::path& dir
     return std::nullopt;
 }
 
-void dump_graph_if_requested(const std::vector<ir::NodeRef>& canonical_roots) noexcept {
-    // Read once: the realize driver calls this on every realization, including cache hits, and
-    // getenv is not free. The path is built once too.
-    static const std::optional<std::filesystem::path> dir =
-        []() noexcept -> std::optional<std::filesystem::path> {
+std::optional<std::filesystem::path>
+dump_graph_if_requested(const std::vector<ir::NodeRef>& canonical_roots) noexcept {
+    // support::dump_dir() reads KILN_DUMP once: the realize driver calls this on every
+    // realization, including cache hits, and getenv is not free.
+    if (const std::filesystem::path* dir = support::dump_dir())
+        return dump_graph(*dir, canonical_roots);
+    return std::nullopt;
+}
+
+std::filesystem::path kernels_file_for(const std::filesystem::path& graph_file) {
+    std::filesystem::path p = graph_file;
+    p.replace_extension(".kernels.txt");
+    return p;
+}
+
+std::string program_kernels_text(const ir::Program& program, const std::string& graph_name) {
+    int64_t kernels = 0;
+    for (const ir::Step& step : program.steps)
+        if (std::holds_alternative<ir::KernelStep>(step)) ++kernels;
+    codegen::CpuCompiler& compiler = codegen::CpuCompiler::global();
+    std::string text = fmt::format(
+        "# The program Kiln compiled for {} (KILN_DUMP): {} steps, {} kernels, {} extern calls.\n"
+        "# Graphs that reused it from the program cache have this file under their own name.\n"
+        "# Each kernel: its loop kernel, then its optimized LLVM IR for {}.\n",
+        graph_name, program.steps.size(), kernels,
+        static_cast<int64_t>(program.steps.size()) - kernels, compiler.target_description());
+    for (size_t s = 0; s < program.steps.size(); ++s) {
+        const ir::Step& step = program.steps[s];
+        text += fmt::format("\n# step {}: {}\n", s, runtime::step_label(step));
+        const auto* ks = std::get_if<ir::KernelStep>(&step);
+        if (!ks) continue;
+        text += ir::print_loop_kernel(ks->kernel);
+        text += fmt::format("# step {}: kernel {}: optimized LLVM IR\n", s, ks->kernel.name);
         try {
-            const char* v = std::getenv("KILN_DUMP");
-            if (v && *v) return std::filesystem::path(v);
-        } catch (...) {
-            warn_once("cannot use the KILN_DUMP directory name");
+            text += compiler.llvm_ir(ks->kernel, true);
+        } catch (const std::bad_alloc&) {
+            throw;
+        } catch (const std::exception& e) {
+            text += fmt::format("# (no LLVM IR: {})\n", e.what());
         }
-        return std::nullopt;
-    }();
-    if (dir) dump_graph(*dir, canonical_roots);
+    }
+    return text;
+}
+
+std::optional<std::filesystem::path> dump_kernels(const std::filesystem::path& graph_file,
+                                                  const ir::Program& program) noexcept {
+    try {
+        std::filesystem::path target = kernels_file_for(graph_file);
+        std::string text = program_kernels_text(program, graph_file.filename().string());
+        std::string problem = support::write_file_atomically(target, text);
+        if (problem.empty()) return target;
+        warn_once(fmt::format("cannot write {}: {}", target.string(), problem));
+    } catch (const std::exception& ex) {
+        warn_once(ex.what());
+    } catch (...) {
+        warn_once("unknown error");
+    }
+    return std::nullopt;
+}
+
+std::optional<std::filesystem::path>
+dump_cached_kernels(const std::filesystem::path& compiled_kernels,
+                    const std::filesystem::path& graph_file) noexcept {
+    try {
+        std::filesystem::path target = kernels_file_for(graph_file);
+        // Link under a temporary name, then rename over the target: one step, and a stale file
+        // of that name (left by an earlier run) is replaced.
+        std::filesystem::path temp =
+            target.parent_path() /
+            fmt::format(".kernels_tmp_{}_{}.txt", ::getpid(), g_next_temp.fetch_add(1));
+        if (::link(compiled_kernels.c_str(), temp.c_str()) == 0) {
+            if (::rename(temp.c_str(), target.c_str()) == 0) return target;
+            int e = errno;
+            ::unlink(temp.c_str());
+            warn_once(fmt::format("cannot create {}: {}", target.string(), errno_text(e)));
+            return std::nullopt;
+        }
+        // No hard links here (or the first file is gone): a note naming the file instead.
+        std::string note = fmt::format(
+            "# {} reused the program compiled for an earlier graph (a program cache hit); its "
+            "kernels are in {}\n",
+            graph_file.filename().string(), compiled_kernels.filename().string());
+        std::string problem = support::write_file_atomically(target, note);
+        if (problem.empty()) return target;
+        warn_once(fmt::format("cannot write {}: {}", target.string(), problem));
+    } catch (const std::exception& ex) {
+        warn_once(ex.what());
+    } catch (...) {
+        warn_once("unknown error");
+    }
+    return std::nullopt;
 }
 
 }  // namespace kiln::detail

@@ -7,11 +7,15 @@
 #include <string>
 #include <tuple>
 
+#include <fmt/format.h>
+
 #include "kiln/error.h"
 #include "runtime/blas.h"
 #include "runtime/conv.h"
 #include "runtime/indexing.h"
 #include "runtime/thread_pool.h"
+#include "support/debug.h"
+#include "support/profiler.h"
 
 namespace kiln::runtime {
 
@@ -168,8 +172,26 @@ ExecutionPlan make_plan(const CompiledProgram& compiled) {
     return plan;
 }
 
-void run_kernel(KernelFn fn, void** buffers, int64_t extent, int64_t min_chunk) {
+void run_kernel(KernelFn fn, void** buffers, int64_t extent, int64_t min_chunk,
+                const std::string& name) {
     if (extent <= 0) return;
+    if (support::profiler::active()) [[unlikely]] {
+        // Each thread's part of the kernel as its own event, on that thread's row.
+        auto chunk = [fn, buffers, &name](int64_t begin, int64_t end) {
+            support::profiler::Span span("chunk", "chunk");
+            if (span) {
+                span.set_name("chunk " + name);
+                span.arg("begin", begin);
+                span.arg("end", end);
+            }
+            fn(buffers, nullptr, begin, end);
+        };
+        if (extent <= min_chunk)
+            chunk(0, extent);
+        else
+            ThreadPool::global().parallel_for(extent, min_chunk, chunk);
+        return;
+    }
     if (extent <= min_chunk) {  // small kernels: a thread hand-off would cost more than it saves
         fn(buffers, nullptr, 0, extent);
         return;
@@ -180,6 +202,38 @@ void run_kernel(KernelFn fn, void** buffers, int64_t extent, int64_t min_chunk) 
     });
 }
 
+/// A step that ran from start_ns to end_ns: a profiler event (cat "kernel" or "extern") and, at
+/// KILN_DEBUG >= 4, a line on stderr.
+void report_step(const ir::Program& program, const ir::Step& step, int64_t start_ns, int64_t end_ns,
+                 bool debug_line) noexcept {
+    try {
+        std::string label = step_label(step);
+        int64_t bytes = step_bytes(program, step);
+        const auto* ks = std::get_if<ir::KernelStep>(&step);
+        if (support::profiler::active()) {
+            std::string args;
+            support::profiler::append_json_string(args, "name");
+            args += ':';
+            support::profiler::append_json_string(args, ks ? ks->kernel.name : label);
+            args += fmt::format(",\"bytes\":{}", bytes);
+            if (ks) {
+                int64_t elements = 0;
+                for (const ir::KernelBuffer& kb : ks->kernel.buffers)
+                    if (kb.output) elements += kb.numel;
+                args += fmt::format(",\"elements\":{},\"outer\":{}", elements,
+                                    ks->kernel.parallel_extent());
+            }
+            support::profiler::add_event(ks ? "kernel" : "extern", label, start_ns, end_ns,
+                                         std::move(args));
+        }
+        if (debug_line)
+            support::debug_print(fmt::format("[kiln] launch {} {:.3f} ms ({} bytes)\n", label,
+                                             (end_ns - start_ns) / 1e6, bytes));
+    } catch (...) {
+        // A diagnostic never fails the run.
+    }
+}
+
 }  // namespace
 
 void plan_execution(CompiledProgram& compiled) { compiled.plan = make_plan(compiled); }
@@ -187,6 +241,9 @@ void plan_execution(CompiledProgram& compiled) { compiled.plan = make_plan(compi
 std::vector<std::shared_ptr<Buffer>> execute(const CompiledProgram& compiled,
                                              const std::vector<std::shared_ptr<Buffer>>& inputs) {
     const ir::Program& program = compiled.program;
+    support::profiler::Span span("execute", "execute");
+    if (span) span.arg("steps", static_cast<int64_t>(program.steps.size()));
+    const bool debug_launches = support::debug_level() >= 4;
     ExecutionPlan local_plan;
     const ExecutionPlan* plan = &compiled.plan;
     if (!plan->matches(program)) {
@@ -220,11 +277,13 @@ std::vector<std::shared_ptr<Buffer>> execute(const CompiledProgram& compiled,
             const ir::ProgramBuffer& pb = program.buffers[static_cast<size_t>(b)];
             bufs[static_cast<size_t>(b)] = Buffer::allocate(pb.dtype, ir::numel(pb.shape));
         }
+        const bool timed = debug_launches || support::profiler::active();
+        const int64_t start_ns = timed ? support::profiler::now_ns() : 0;
         if (const auto* ks = std::get_if<ir::KernelStep>(&program.steps[s])) {
             pointers.clear();
             for (int64_t b : ks->buffers) pointers.push_back(bufs[static_cast<size_t>(b)]->data());
             run_kernel(compiled.kernels[kernel_index++], pointers.data(),
-                       ks->kernel.parallel_extent(), plan->min_chunk[s]);
+                       ks->kernel.parallel_extent(), plan->min_chunk[s], ks->kernel.name);
             g_kernels_launched.fetch_add(1, std::memory_order_relaxed);
         } else if (const auto* ix = std::get_if<ir::IndexStep>(&program.steps[s])) {
             const int64_t* bad = run_index_step(
@@ -252,6 +311,9 @@ std::vector<std::shared_ptr<Buffer>> execute(const CompiledProgram& compiled,
                          static_cast<const double*>(b), static_cast<double*>(out), t);
             g_extern_calls.fetch_add(1, std::memory_order_relaxed);
         }
+        if (timed) [[unlikely]]
+            report_step(program, program.steps[s], start_ns, support::profiler::now_ns(),
+                        debug_launches);
         // Freed temps go back to the caching allocator, so later steps reuse warm memory.
         for (int64_t b : plan->release_after[s]) bufs[static_cast<size_t>(b)].reset();
     }
@@ -266,6 +328,41 @@ std::vector<std::shared_ptr<Buffer>> execute(const CompiledProgram& compiled,
     for (int64_t out : program.outputs) results.push_back(bufs[static_cast<size_t>(out)]);
     g_programs_run.fetch_add(1, std::memory_order_relaxed);
     return results;
+}
+
+std::string step_label(const ir::Step& step) {
+    if (const auto* ks = std::get_if<ir::KernelStep>(&step)) return "kernel " + ks->kernel.name;
+    if (const auto* ix = std::get_if<ir::IndexStep>(&step))
+        return fmt::format("{} {}x{}x{} [{}] {}", ix->scatter ? "scatter_add" : "gather",
+                           ix->split.outer, ix->split.size, ix->split.inner, ix->count,
+                           dtype_name(ix->dtype));
+    if (const auto* cv = std::get_if<ir::ConvStep>(&step)) {
+        const ir::ConvGeometry& g = cv->geometry;
+        const char* pass = cv->pass == ir::ConvPass::Forward     ? "conv"
+                           : cv->pass == ir::ConvPass::InputGrad ? "conv grad_input"
+                                                                 : "conv grad_weight";
+        return fmt::format("{} {}x{}x{}x{} * {}x{}x{}x{} {}", pass, g.n, g.c, g.h, g.w, g.o,
+                           g.group_channels(), g.kh, g.kw, dtype_name(cv->dtype));
+    }
+    const auto& mm = std::get<ir::MatmulStep>(step);
+    std::string batch = mm.batch > 1 ? fmt::format("[{}] ", mm.batch) : "";
+    return fmt::format("matmul {}{}x{}x{} {}{}{}", batch, mm.m, mm.k, mm.n, dtype_name(mm.dtype),
+                       mm.trans_a ? " a^T" : "", mm.trans_b ? " b^T" : "");
+}
+
+int64_t step_bytes(const ir::Program& program, const ir::Step& step) {
+    ir::StepBuffers io = ir::step_buffers(step);
+    std::vector<int64_t> all = io.reads;
+    all.insert(all.end(), io.writes.begin(), io.writes.end());
+    std::sort(all.begin(), all.end());
+    all.erase(std::unique(all.begin(), all.end()), all.end());
+    int64_t bytes = 0;
+    for (int64_t b : all) {
+        if (b < 0 || static_cast<size_t>(b) >= program.buffers.size()) continue;
+        const ir::ProgramBuffer& pb = program.buffers[static_cast<size_t>(b)];
+        bytes += ir::numel(pb.shape) * static_cast<int64_t>(dtype_size(pb.dtype));
+    }
+    return bytes;
 }
 
 ExecutorStats executor_stats() {

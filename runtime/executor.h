@@ -1,7 +1,9 @@
 #pragma once
 /// Runs a compiled program: kernel launches on the thread pool and extern calls, in order, with
 /// temporaries released back to the caching allocator after their last use.
+#include <cstdint>
 #include <memory>
+#include <string>
 #include <vector>
 
 #include "ir/program.h"
@@ -64,5 +66,15 @@ std::vector<std::shared_ptr<Buffer>> execute(const CompiledProgram& compiled,
 
 /// Process-wide counters (monotonic).
 ExecutorStats executor_stats();
+
+/// A step as the profiler, KILN_DEBUG=4 and KILN_DUMP name it: "kernel NAME",
+/// "matmul 64x784x512 f32" ([batch] m x k x n, "^T" on a transposed operand),
+/// "conv 256x1x28x28 * 16x1x3x3 f32" (x * w; "conv grad_input", "conv grad_weight"),
+/// "gather 8x1000x1 [16] f32" / "scatter_add ..." (the dense tensor as outer x size x inner,
+/// and the index count).
+std::string step_label(const ir::Step& step);
+
+/// Bytes a step reads and writes (every buffer it binds, once each).
+int64_t step_bytes(const ir::Program& program, const ir::Step& step);
 
 }  // namespace kiln::runtime

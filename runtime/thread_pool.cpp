@@ -14,6 +14,8 @@
 
 #include <fmt/format.h>
 
+#include "support/profiler.h"
+
 // How a parallel_for runs, and why it is cheap:
 // - Workers are persistent. After a job they spin for a short while (kernel launches come back
 //   to back) and then sleep on a futex (std::atomic::wait), so an idle process uses no CPU.
@@ -167,8 +169,9 @@ struct ThreadPool::Impl {
         }
     }
 
-    void worker_loop() {
+    void worker_loop(int index) {
         t_inside_pool = true;
+        support::profiler::set_thread_name("kiln worker " + std::to_string(index));
         // Start from the initial generation, not the current one: a worker that starts late
         // must still notice the jobs (and the stop request) published before it ran.
         uint32_t seen = 0;
@@ -186,7 +189,7 @@ ThreadPool::ThreadPool(int num_threads) : impl_(new Impl) {
     CpuScope cpus;  // the workers inherit these CPUs
     impl_->num_cpus = cpus.cpus();
     for (int i = 1; i < impl_->num_threads; ++i)
-        impl_->workers.emplace_back([impl = impl_] { impl->worker_loop(); });
+        impl_->workers.emplace_back([impl = impl_, i] { impl->worker_loop(i); });
     if (impl_->num_cpus < impl_->num_threads) {
         // Measured: with every worker pinned to the creating thread's one CPU (OpenMP's
         // binding), fused kernels ran at half speed on 2 cores.

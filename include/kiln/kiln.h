@@ -10,6 +10,7 @@
 #include "kiln/nn.h"
 #include "kiln/optim.h"
 #include "kiln/options.h"
+#include "kiln/profiler.h"
 #include "kiln/serialize.h"
 #include "kiln/stats.h"
 #include "kiln/tensor.h"

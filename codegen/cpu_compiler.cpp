@@ -20,6 +20,8 @@
 #include "codegen/llvm/math_calls.h"
 #include "kiln/error.h"
 #include "runtime/disk_cache.h"
+#include "support/debug.h"
+#include "support/profiler.h"
 
 namespace kiln::codegen {
 namespace {
@@ -256,7 +258,41 @@ struct CpuCompiler::Impl {
         });
     }
 
+    /// The kernel's LLVM IR as text, before or after optimization.
+    std::string llvm_ir_text(const ir::LoopKernel& kernel, bool optimized) {
+        MachineLease tm(*this);
+        llvm::LLVMContext ctx;
+        std::string diag_errors;
+        std::string symbol = symbol_for(cache_key(kernel));
+        std::unique_ptr<llvm::Module> module =
+            build_module(kernel, symbol, ctx, *tm, optimized, diag_errors);
+        std::string text;
+        llvm::raw_string_ostream os(text);
+        module->print(os, nullptr);
+        return os.str();
+    }
+
+    /// KILN_DEBUG >= 3: the kernel's loop text and optimized LLVM IR on stderr, as one block.
+    void print_generated_code(const ir::LoopKernel& kernel, bool from_disk) noexcept {
+        try {
+            std::string text = fmt::format(
+                "[kiln] kernel {} ({}): loop kernel\n{}[kiln] kernel {}: optimized LLVM IR\n{}",
+                kernel.name, from_disk ? "loaded from the disk cache" : "compiled",
+                ir::print_loop_kernel(kernel), kernel.name, llvm_ir_text(kernel, true));
+            support::debug_print(text);
+        } catch (const std::exception& e) {
+            support::debug_print(
+                fmt::format("[kiln] kernel {}: no LLVM IR: {}\n", kernel.name, e.what()));
+        } catch (...) {
+        }
+    }
+
     runtime::KernelFn compile_new(const ir::LoopKernel& kernel, const std::string& key) {
+        support::profiler::Span span("codegen", "codegen");
+        if (span) {
+            span.set_name("codegen " + kernel.name);
+            span.arg("name", kernel.name);
+        }
         auto start = std::chrono::steady_clock::now();
         for (const MathFunction& f : math_calls_of(kernel)) ensure_math(f);
         std::string symbol = symbol_for(key);
@@ -284,11 +320,16 @@ struct CpuCompiler::Impl {
                 throw InternalError("cpu codegen: cannot link kernel '" + kernel.name +
                                     "': " + error);
         }
-        std::lock_guard lock(stats_mutex);
-        ++(from_disk ? stats.disk_hits : stats.kernels_compiled);
-        stats.compile_ms +=
-            std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - start)
-                .count();
+        {
+            std::lock_guard lock(stats_mutex);
+            ++(from_disk ? stats.disk_hits : stats.kernels_compiled);
+            stats.compile_ms +=
+                std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - start)
+                    .count();
+        }
+        if (span) span.arg("source", from_disk ? "disk cache" : "llvm");
+        span.finish();
+        if (support::debug_level() >= 3) print_generated_code(kernel, from_disk);
         return *fn;
     }
 
@@ -316,7 +357,10 @@ CpuCompiler::~CpuCompiler() = default;
 CpuCompiler& CpuCompiler::global() {
     // Never destroyed: kernels handed out must stay valid until the process ends, including
     // during other static destructors.
-    static CpuCompiler* compiler = new CpuCompiler(runtime::DiskCache::default_dir());
+    static CpuCompiler* compiler = [] {
+        support::profiler::Span span("codegen", "codegen setup");  // host CPU, LLVM targets
+        return new CpuCompiler(runtime::DiskCache::default_dir());
+    }();
     return *compiler;
 }
 
@@ -325,16 +369,17 @@ runtime::KernelFn CpuCompiler::compile(const ir::LoopKernel& kernel) {
 }
 
 std::string CpuCompiler::llvm_ir(const ir::LoopKernel& kernel, bool optimized) {
+    return impl_->llvm_ir_text(kernel, optimized);
+}
+
+std::string CpuCompiler::assembly(const ir::LoopKernel& kernel) {
     Impl::MachineLease tm(*impl_);
     llvm::LLVMContext ctx;
     std::string diag_errors;
     std::string symbol = Impl::symbol_for(impl_->cache_key(kernel));
     std::unique_ptr<llvm::Module> module =
-        impl_->build_module(kernel, symbol, ctx, *tm, optimized, diag_errors);
-    std::string text;
-    llvm::raw_string_ostream os(text);
-    module->print(os, nullptr);
-    return os.str();
+        impl_->build_module(kernel, symbol, ctx, *tm, true, diag_errors);
+    return emit_assembly(*module, *tm);
 }
 
 std::string CpuCompiler::target_description() const {

@@ -32,6 +32,9 @@ public:
     runtime::KernelFn compile(const ir::LoopKernel& kernel);
     /// The kernel's LLVM IR as text, before or after optimization (for `kiln codegen`).
     std::string llvm_ir(const ir::LoopKernel& kernel, bool optimized = true);
+    /// The kernel's machine assembly for the host CPU, as the JIT compiles it (`kiln codegen
+    /// --target asm`).
+    std::string assembly(const ir::LoopKernel& kernel);
     /// Host CPU name and the codegen target features, e.g. "sapphirerapids +avx512f ...".
     std::string target_description() const;
     CompileStats stats() const;

@@ -5,8 +5,10 @@
 #include "frontend/realize.h"
 
 #include <atomic>
+#include <filesystem>
 #include <mutex>
 #include <new>
+#include <optional>
 #include <shared_mutex>
 #include <unordered_map>
 
@@ -22,6 +24,7 @@
 #include "runtime/executor.h"
 #include "runtime/indexing.h"
 #include "runtime/thread_pool.h"
+#include "support/profiler.h"
 
 namespace kiln::detail {
 namespace {
@@ -46,6 +49,9 @@ struct Realizer {
         std::shared_ptr<runtime::CompiledProgram> program;
         int64_t nodes = 0;                  ///< size of the canonical graph the key keeps alive
         std::atomic<uint64_t> last_use{0};  ///< for evicting the least recently used
+        /// KILN_DUMP: the kernels file written when the program was compiled (set once, in
+        /// `once`), which later graphs that hit this slot link to.
+        std::optional<std::filesystem::path> kernels_file;
     };
     std::mutex programs_mutex;
     /// Canonical roots -> compiled program. The key keeps the canonical graph alive, so pointer
@@ -193,10 +199,13 @@ struct Realizer {
 
     /// The program for `graph` (canonical, of `nodes` nodes), compiled on a miss. A miss on a
     /// graph that differs from an earlier one only in constant values runs the lifted graph
-    /// instead (its constants' buffers are appended to `inputs`).
+    /// instead (its constants' buffers are appended to `inputs`). `dumped`: the graph's
+    /// KILN_DUMP file, which gets its kernels file beside it. `hit`: whether the program came
+    /// from the cache.
     std::shared_ptr<runtime::CompiledProgram>
     program_for(const std::vector<NodeRef>& graph, int64_t nodes,
-                std::vector<std::shared_ptr<runtime::Buffer>>& inputs) {
+                std::vector<std::shared_ptr<runtime::Buffer>>& inputs,
+                const std::optional<std::filesystem::path>& dumped, bool& hit) {
         std::shared_ptr<ProgramSlot> slot;
         std::vector<std::vector<NodeRef>> dropped;  // destroyed after the lock, at return
         std::vector<NodeRef> canonical = graph;
@@ -224,20 +233,29 @@ struct Realizer {
         std::call_once(slot->once, [&] {
             slot->program = compile(canonical);
             compiled_here = true;
+            if (dumped) slot->kernels_file = dump_kernels(*dumped, slot->program->program);
         });
         (compiled_here ? realize_counters().program_cache_misses
                        : realize_counters().program_cache_hits)++;
+        if (dumped && !compiled_here && slot->kernels_file)
+            dump_cached_kernels(*slot->kernels_file, *dumped);
+        hit = !compiled_here;
         return slot->program;
     }
 
     /// Passes, then every kernel compiled (in parallel: kernels are independent).
     static std::shared_ptr<runtime::CompiledProgram>
     compile(const std::vector<NodeRef>& canonical) {
+        support::profiler::Span span("compile", "compile");
         auto compiled = std::make_shared<runtime::CompiledProgram>();
         compiled->program = passes::compile_graph(canonical);
         std::vector<const ir::LoopKernel*> kernels;
         for (const ir::Step& step : compiled->program.steps) {
             if (const auto* k = std::get_if<ir::KernelStep>(&step)) kernels.push_back(&k->kernel);
+        }
+        if (span) {
+            span.arg("steps", static_cast<int64_t>(compiled->program.steps.size()));
+            span.arg("kernels", static_cast<int64_t>(kernels.size()));
         }
         compiled->kernels.resize(kernels.size());
         runtime::ThreadPool::global().parallel_for(
@@ -294,6 +312,7 @@ void realize_unchecked(const std::vector<TensorImpl*>& impls) {
         roots.push_back(std::move(node));
     }
     if (roots.empty()) return;
+    support::profiler::Span span("realize", "realize");
     // A tensor that requires grad, realized before its backward: the matmuls and reductions of
     // its graph are computed as extra outputs and kept, so the backward does not run them again.
     // A leaf (a parameter given its updated value) is never differentiated through.
@@ -309,9 +328,22 @@ void realize_unchecked(const std::vector<TensorImpl*>& impls) {
     }
     std::vector<std::shared_ptr<runtime::Buffer>> inputs;
     int64_t nodes = 0;
-    std::vector<NodeRef> canonical = r.canonicalize(roots, inputs, &nodes);
-    dump_graph_if_requested(canonical);
-    std::shared_ptr<runtime::CompiledProgram> compiled = r.program_for(canonical, nodes, inputs);
+    std::vector<NodeRef> canonical;
+    {
+        support::profiler::Span canonicalize_span("realize", "canonicalize");
+        canonical = r.canonicalize(roots, inputs, &nodes);
+    }
+    std::optional<std::filesystem::path> dumped = dump_graph_if_requested(canonical);
+    bool hit = false;
+    std::shared_ptr<runtime::CompiledProgram> compiled =
+        r.program_for(canonical, nodes, inputs, dumped, hit);
+    if (span) {
+        span.arg("outputs", static_cast<int64_t>(roots.size()));
+        span.arg("requested", static_cast<int64_t>(requested));
+        span.arg("nodes", nodes);
+        span.arg("inputs", static_cast<int64_t>(inputs.size()));
+        span.arg("cache", hit ? "hit" : "miss");
+    }
     std::vector<std::shared_ptr<runtime::Buffer>> outputs = runtime::execute(*compiled, inputs);
     realize_counters().realizations++;
     std::vector<NodeRef> values(targets.size());

@@ -2,6 +2,7 @@
 /// A scheduled graph: the buffers and ordered steps that compute a set of roots. Produced by
 /// passes/lower from a canonical graph (inputs are placeholders 0..n-1), compiled by a backend,
 /// run by the runtime executor.
+#include <functional>
 #include <variant>
 #include <vector>
 
@@ -62,6 +63,15 @@ struct ConvStep {
 };
 
 using Step = std::variant<KernelStep, MatmulStep, IndexStep, ConvStep>;
+
+/// The program buffers a step reads and writes (a merged kernel may read what it writes).
+struct StepBuffers {
+    std::vector<int64_t> reads, writes;
+};
+StepBuffers step_buffers(const Step& step);
+
+/// Calls `f` on every program-buffer number `step` holds, so that it can be renumbered.
+void for_each_buffer(Step& step, const std::function<void(int64_t&)>& f);
 
 struct Program {
     std::vector<ProgramBuffer> buffers;

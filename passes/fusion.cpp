@@ -132,7 +132,9 @@ FusionPlan plan_fusion(const std::vector<NodeRef>& roots, int64_t max_kernel_ops
         for (const NodeRef& in : n->inputs()) {
             const ir::Node* src = n->op() == ir::Op::Matmul ? transposed_source(in.get()) : nullptr;
             if (src) {
-                plan.materialize(src, "transposed operand of extern matmul (read in place)");
+                // A reshape of a buffer holds the same bytes: BLAS reads that buffer.
+                plan.materialize(strip_reshapes(src),
+                                 "transposed operand of extern matmul (read in place)");
                 continue;
             }
             plan.materialize(strip_reshapes(in.get()), std::string("operand of extern ") +
@@ -142,6 +144,18 @@ FusionPlan plan_fusion(const std::vector<NodeRef>& roots, int64_t max_kernel_ops
     }
     bound_kernel_sizes(plan, max_kernel_ops);
     materialize_shared_reductions(plan);
+    return plan;
+}
+
+FusionPlan plan_unfused(const std::vector<NodeRef>& roots) {
+    FusionPlan plan = plan_fusion(roots);
+    for (const Node* n : plan.order) {
+        ir::OpCategory c = ir::op_category(n->op());
+        bool computes = c == ir::OpCategory::Unary || c == ir::OpCategory::Binary ||
+                        c == ir::OpCategory::Ternary || c == ir::OpCategory::Reduce ||
+                        n->op() == Op::Random || n->op() == Op::Iota;
+        if (computes) plan.materialize(n, "fusion disabled: every op its own kernel");
+    }
     return plan;
 }
 

@@ -49,6 +49,11 @@ private:
 /// below recurses deeper than a kernel. Lowering may materialize more (with a reason).
 FusionPlan plan_fusion(const std::vector<ir::NodeRef>& roots,
                        int64_t max_kernel_ops = kMaxKernelOps);
+/// The plan with fusion disabled: besides what plan_fusion materializes, every node that
+/// computes values (elementwise, reduction, random, iota) gets its own buffer; views still fold
+/// into their consumers' indexing and constants are inlined. The baseline `kiln bench` measures
+/// fusion against: one kernel per op, as an eager framework runs the graph.
+FusionPlan plan_unfused(const std::vector<ir::NodeRef>& roots);
 /// Re-applies the "reduction shared by several kernels" rule after the plan changed.
 void materialize_shared_reductions(FusionPlan& plan);
 

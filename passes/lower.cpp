@@ -524,7 +524,8 @@ bool region_has_reduction(const FusionPlan& plan, const Node* n) {
 }
 
 /// The program's steps from kernels that are all lowered already.
-ir::Program build_program(const FusionPlan& plan, const LoweredKernels& lowered) {
+ir::Program build_program(const FusionPlan& plan, const LoweredKernels& lowered,
+                          std::vector<const Node*>* buffer_nodes) {
     ir::Program p;
     std::unordered_map<const Node*, int64_t> buffer_of;
     auto buffer = [&](const Node* n) -> int64_t {
@@ -542,6 +543,7 @@ ir::Program build_program(const FusionPlan& plan, const LoweredKernels& lowered)
             p.num_inputs = std::max(p.num_inputs, pb.index + 1);
         }
         p.buffers.push_back(pb);
+        if (buffer_nodes) buffer_nodes->push_back(n);
         int64_t id = static_cast<int64_t>(p.buffers.size() - 1);
         buffer_of[n] = id;
         return id;
@@ -567,7 +569,8 @@ ir::Program build_program(const FusionPlan& plan, const LoweredKernels& lowered)
             auto operand = [&](const Node* in, bool& trans) {
                 const Node* src = transposed_source(in);
                 trans = src && !plan.is_buffer(in);
-                return buffer(trans ? src : plan.is_buffer(in) ? in : strip_reshapes(in));
+                const Node* read = trans ? src : in;
+                return buffer(plan.is_buffer(read) ? read : strip_reshapes(read));
             };
             m.a = operand(n->input(0).get(), m.trans_a);
             m.b = operand(n->input(1).get(), m.trans_b);
@@ -630,7 +633,7 @@ ir::Program build_program(const FusionPlan& plan, const LoweredKernels& lowered)
 
 }  // namespace
 
-ir::Program lower(FusionPlan& plan) {
+ir::Program lower(FusionPlan& plan, std::vector<const Node*>* buffer_nodes) {
     // Each retry materializes one more node, so this terminates. Kernels lowered before it are
     // kept: one that computes the newly materialized node inline is still correct, so a retry
     // costs the failed kernel (and a pass over the schedule), not the whole program.
@@ -647,7 +650,8 @@ ir::Program lower(FusionPlan& plan) {
             if (region_has_reduction(plan, need.node)) materialize_shared_reductions(plan);
         }
     }
-    return build_program(plan, lowered);
+    if (buffer_nodes) buffer_nodes->clear();
+    return build_program(plan, lowered, buffer_nodes);
 }
 
 }  // namespace kiln::passes

@@ -8,7 +8,8 @@
 
 namespace kiln::passes {
 
-/// Lowers `plan` (possibly adding materialized nodes to it, with reasons).
-ir::Program lower(FusionPlan& plan);
+/// Lowers `plan` (possibly adding materialized nodes to it, with reasons). When `buffer_nodes`
+/// is given, it receives the node each program buffer holds (for tools that explain a program).
+ir::Program lower(FusionPlan& plan, std::vector<const ir::Node*>* buffer_nodes = nullptr);
 
 }  // namespace kiln::passes

@@ -24,37 +24,6 @@ using ir::Op;
 constexpr size_t kMaxStages = 16;
 constexpr size_t kMaxBuffers = 32;
 
-/// The program buffers a step reads and writes.
-struct StepIO {
-    std::vector<int64_t> reads, writes;
-};
-
-StepIO io_of(const ir::Step& step) {
-    StepIO io;
-    if (const auto* k = std::get_if<ir::KernelStep>(&step)) {
-        std::vector<bool> stored(k->buffers.size(), false);
-        for (const ir::Stage& st : k->kernel.stages)
-            if (st.kind == ir::StageKind::Store) stored.at(static_cast<size_t>(st.buffer)) = true;
-        for (size_t i = 0; i < k->buffers.size(); ++i)
-            (stored[i] ? io.writes : io.reads).push_back(k->buffers[i]);
-    } else if (const auto* m = std::get_if<ir::MatmulStep>(&step)) {
-        io = {{m->a, m->b}, {m->out}};
-    } else if (const auto* x = std::get_if<ir::IndexStep>(&step)) {
-        if (x->scatter)
-            io = {{x->index, x->rows}, {x->dense}};
-        else
-            io = {{x->dense, x->index}, {x->rows}};
-    } else {
-        const auto& c = std::get<ir::ConvStep>(step);
-        switch (c.pass) {
-        case ir::ConvPass::Forward: io = {{c.x, c.w}, {c.y}}; break;
-        case ir::ConvPass::InputGrad: io = {{c.y, c.w}, {c.x}}; break;
-        case ir::ConvPass::WeightGrad: io = {{c.x, c.y}, {c.w}}; break;
-        }
-    }
-    return io;
-}
-
 /// A kernel that stores one value per outer point and has no loops of its own: every element
 /// is independent, so another such kernel over the same points can run in the same loop.
 const ir::KernelStep* elementwise(const ir::Step& step) {
@@ -135,7 +104,7 @@ public:
         size_t n = program.steps.size();
         io_.reserve(n);
         for (size_t s = 0; s < n; ++s) {
-            io_.push_back(io_of(program.steps[s]));
+            io_.push_back(ir::step_buffers(program.steps[s]));
             for (int64_t b : io_.back().writes) producer_[b] = s;
         }
         group_of_.assign(n, -1);
@@ -162,7 +131,8 @@ public:
                                           fmt::join(g.kernel.kernel.outer, ","),
                                           g.reads_output ? "reading each other's outputs at the "
                                                            "same element"
-                                                         : "reading the same buffers")});
+                                                         : "reading the same buffers"),
+                              ir::step_buffers(g.kernel).writes});
         }
         reorder();
         return merges;
@@ -331,7 +301,7 @@ private:
     }
 
     ir::Program& program_;
-    std::vector<StepIO> io_;
+    std::vector<ir::StepBuffers> io_;
     std::unordered_map<int64_t, size_t> producer_;  // program buffer -> the step writing it
     std::vector<int64_t> group_of_;                 // step -> group, -1 for none
     std::vector<Group> groups_;

@@ -17,6 +17,7 @@ struct KernelMerge {
     std::string kernel;               ///< name of the merged kernel
     std::vector<std::string> merged;  ///< names of the kernels it replaced
     std::string reason;
+    std::vector<int64_t> writes;      ///< the program buffers it stores (tells equal names apart)
 };
 
 /// Merges elementwise kernels (a single store over all-outer loops, equal loops and store

@@ -2,9 +2,11 @@
 
 #include <unistd.h>
 
+#include <algorithm>
 #include <atomic>
 #include <cstdio>
 #include <cstdlib>
+#include <cctype>
 #include <cstring>
 #include <random>
 #include <system_error>
@@ -80,26 +82,53 @@ bool read_file(const std::filesystem::path& path, std::string& out) {
     return ok;
 }
 
-// Parses an entry; true when it is intact and holds `key` (payload returned in `payload`).
-bool parse_entry(const std::string& file, std::string_view key, std::string& payload) {
+/// An entry file taken apart: its key and payload, or what is wrong with it.
+struct ParsedEntry {
+    std::string_view key, payload;
+    const char* problem = nullptr;  ///< nullptr when intact
+};
+
+ParsedEntry parse_entry(const std::string& file) {
     const auto* p = reinterpret_cast<const unsigned char*>(file.data());
     size_t size = file.size();
-    size_t pos = 0;
-    if (size < kMagicSize + 8 || std::memcmp(p, kMagic, kMagicSize) != 0) return false;
-    pos = kMagicSize;
+    ParsedEntry e;
+    if (size < kMagicSize + 8 || std::memcmp(p, kMagic, kMagicSize) != 0) {
+        e.problem = "not a Kiln cache entry (bad magic)";
+        return e;
+    }
+    size_t pos = kMagicSize;
     uint64_t key_len = read_u64_le(p + pos);
     pos += 8;
-    if (key_len != key.size() || size - pos < key_len) return false;
-    if (std::memcmp(p + pos, key.data(), key_len) != 0) return false;
+    if (size - pos < key_len) {
+        e.problem = "truncated key";
+        return e;
+    }
+    e.key = std::string_view(file.data() + pos, key_len);
     pos += key_len;
-    if (size - pos < 16) return false;
+    if (size - pos < 16) {
+        e.problem = "truncated payload";
+        return e;
+    }
     uint64_t payload_len = read_u64_le(p + pos);
     pos += 8;
-    if (payload_len != size - pos - 8) return false;  // exactly: no truncation, no trailing bytes
-    std::string_view body(file.data() + pos, payload_len);
-    if (read_u64_le(p + pos + payload_len) != checksum64(body)) return false;
-    payload.assign(body);
-    return true;
+    if (payload_len != size - pos - 8) {  // exactly: no truncation, no trailing bytes
+        e.problem = payload_len > size - pos - 8 ? "truncated payload" : "trailing bytes";
+        return e;
+    }
+    e.payload = std::string_view(file.data() + pos, payload_len);
+    if (read_u64_le(p + pos + payload_len) != checksum64(e.payload)) e.problem = "bad checksum";
+    return e;
+}
+
+/// Whether `name` is an entry file name (32 lowercase hex digits) or a writer's temporary
+/// file for one (the name, then ".tmp.").
+bool is_entry_name(const std::string& name, bool& temporary) {
+    if (name.size() < 32) return false;
+    for (size_t i = 0; i < 32; ++i)
+        if (!std::isxdigit(static_cast<unsigned char>(name[i])) || std::isupper(name[i]))
+            return false;
+    temporary = name.size() > 32;
+    return !temporary || name.compare(32, 5, ".tmp.") == 0;
 }
 
 // A name no other writer (thread or process) uses at the same time.
@@ -157,12 +186,13 @@ std::optional<std::string> DiskCache::load(std::string_view key) {
         stats_.misses++;
         return std::nullopt;
     }
-    std::string file, payload;
+    std::string file;
     if (!read_file(path, file)) {  // unreadable (permissions, raced with a delete): a miss
         stats_.misses++;
         return std::nullopt;
     }
-    if (!parse_entry(file, key, payload)) {
+    ParsedEntry parsed = parse_entry(file);
+    if (parsed.problem || parsed.key != key) {
         // Never trust it, and do not pay for reading it again: remove it so that the caller's
         // store() replaces it. A failed removal (read-only dir) is harmless.
         stats_.corrupt++;
@@ -171,7 +201,45 @@ std::optional<std::string> DiskCache::load(std::string_view key) {
         return std::nullopt;
     }
     stats_.hits++;
-    return payload;
+    return std::string(parsed.payload);
+}
+
+std::vector<DiskCacheEntry> DiskCache::entries() const {
+    std::vector<DiskCacheEntry> out;
+    std::error_code ec;
+    for (const auto& item : std::filesystem::directory_iterator(dir_, ec)) {
+        bool temporary = false;
+        if (!item.is_regular_file(ec) || !is_entry_name(item.path().filename(), temporary))
+            continue;
+        DiskCacheEntry e;
+        e.path = item.path();
+        e.bytes = static_cast<int64_t>(item.file_size(ec));
+        e.modified = item.last_write_time(ec);
+        std::string file;
+        if (temporary) {
+            e.problem = "temporary file of an interrupted write";
+        } else if (!read_file(e.path, file)) {
+            e.problem = "unreadable";
+        } else {
+            ParsedEntry parsed = parse_entry(file);
+            e.key = parsed.key;
+            if (parsed.problem)
+                e.problem = parsed.problem;
+            else if (path_for(parsed.key).filename() != e.path.filename())
+                e.problem = "file name is not its key's hash";
+        }
+        out.push_back(std::move(e));
+    }
+    std::sort(out.begin(), out.end(),
+              [](const DiskCacheEntry& a, const DiskCacheEntry& b) { return a.path < b.path; });
+    return out;
+}
+
+int64_t DiskCache::remove(const std::vector<DiskCacheEntry>& entries) {
+    int64_t removed = 0;
+    std::error_code ec;
+    for (const DiskCacheEntry& e : entries) removed += std::filesystem::remove(e.path, ec) ? 1 : 0;
+    return removed;
 }
 
 void DiskCache::store(std::string_view key, std::string_view bytes) {

@@ -8,6 +8,7 @@
 #include <optional>
 #include <string>
 #include <string_view>
+#include <vector>
 
 namespace kiln::runtime {
 
@@ -16,6 +17,19 @@ struct DiskCacheStats {
     int64_t misses = 0;
     int64_t corrupt = 0;  ///< entries found but rejected (and removed)
     int64_t stores = 0;
+};
+
+/// One file of a cache directory, as DiskCache::entries() finds it.
+struct DiskCacheEntry {
+    std::filesystem::path path;
+    int64_t bytes = 0;                         ///< the file's size
+    std::filesystem::file_time_type modified;  ///< when it was written
+    /// Its key (empty when the file is too damaged to hold one).
+    std::string key;
+    /// Why the entry would be rejected by load() (bad magic, truncated, bad checksum, a file
+    /// name that is not its key's hash, a temporary file left by an interrupted writer); empty
+    /// for an intact entry.
+    std::string problem;
 };
 
 /// Thread-safe, and several processes may share a directory: writers never expose partial files.
@@ -43,6 +57,12 @@ public:
     DiskCacheStats stats() const;
     /// The exact bytes of the entry file store() writes for `key` and `bytes`.
     static std::string encode_entry(std::string_view key, std::string_view bytes);
+
+    /// Every file in the directory, checked as load() would check it, sorted by path. Files
+    /// that are not cache entries (other names) are not listed. A missing directory is empty.
+    std::vector<DiskCacheEntry> entries() const;
+    /// Removes the listed entries' files; returns how many were removed.
+    static int64_t remove(const std::vector<DiskCacheEntry>& entries);
 
 private:
     std::filesystem::path dir_;

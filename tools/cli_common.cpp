@@ -20,29 +20,6 @@ namespace kiln::cli {
 using ir::Node;
 using ir::NodeRef;
 
-std::string usage_text() {
-    return "usage: kiln COMMAND [OPTIONS] FILE.kir\n"
-           "\n"
-           "Inspect, compile and run Kiln IR files (.kir text, as written by KILN_DUMP=DIR or\n"
-           "kiln::graph_text). FILE may be '-' for standard input.\n"
-           "\n"
-           "commands:\n"
-           "  dump FILE [--after=PASS]   parse and verify FILE, print it back as canonical text;\n"
-           "                             --after=simplify|fusion|lower prints that pass's result\n"
-           "  fuse FILE                  simplify, fuse and lower: print the kernel partition\n"
-           "                             (with reasons) and every loop kernel\n"
-           "  codegen FILE [--unoptimized]\n"
-           "                             print each kernel's LLVM IR (optimized by default)\n"
-           "  run FILE [--seed=N] [--show=N] [--rtol=X] [--atol=X]\n"
-           "                             bind every 'input K' to deterministic pseudo-random\n"
-           "                             data, compile and run, print the outputs and compare\n"
-           "                             them with the reference interpreter\n"
-           "  help                       print this message\n"
-           "\n"
-           "exit status: 0 success, 1 failure (unreadable or malformed file, outputs differing\n"
-           "from the reference), 2 usage error.\n";
-}
-
 std::string read_file(const std::string& path) {
     if (path == "-") {
         std::string text((std::istreambuf_iterator<char>(std::cin)),

@@ -1,7 +1,6 @@
 #pragma once
-/// Shared pieces of the `kiln` command-line tool: loading a `.kir` file, making its inputs
-/// canonical for the pass pipeline, and the usage text. The commands themselves live in
-/// tools/commands.h.
+/// Shared pieces of the `kiln` command-line tool: exit codes, loading a `.kir` file and making
+/// its inputs canonical for the pass pipeline. The commands themselves live in tools/commands.h.
 #include <string>
 #include <vector>
 
@@ -15,15 +14,12 @@ inline constexpr int kExitOk = 0;
 inline constexpr int kExitFailure = 1;
 inline constexpr int kExitUsage = 2;
 
-/// A command-line mistake (unknown command or option, missing file argument). main() prints the
-/// message and the usage text and exits with kExitUsage.
+/// A command-line mistake found after parsing (a bad combination of options, a safetensors
+/// file without a tensor an input needs). main() prints the message and exits with kExitUsage.
 class UsageError : public Error {
 public:
     using Error::Error;
 };
-
-/// The usage message printed by `kiln --help` (on stdout) and after usage errors (on stderr).
-std::string usage_text();
 
 /// The contents of `path` ("-" reads standard input). Throws kiln::Error
 /// "cannot open PATH: REASON" (or "cannot read ...") when the file cannot be read; main()

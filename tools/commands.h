@@ -1,46 +1,48 @@
 #pragma once
-/// The `kiln` tool's commands. Each takes the words after the command name, writes its report to
-/// `out` and returns the process exit code (tools/cli_common.h). Mistakes in the arguments
-/// throw cli::UsageError; unreadable or malformed files throw kiln::Error (ParseError for bad
-/// text); main() turns both into messages and exit codes.
-#include <cstdio>
-#include <map>
+/// The `kiln` tool's subcommands. Each `add_*` function adds one subcommand with its options
+/// and help text to the CLI11 application; when the command line selects it, parsing stores in
+/// `action` what to run. An action writes its report to stdout and returns the process exit
+/// code (tools/cli_common.h). Unreadable or malformed files throw kiln::Error (ParseError for
+/// bad text); main() turns exceptions into messages and exit codes.
+#include <functional>
 #include <string>
-#include <vector>
+
+namespace CLI {
+class App;
+class Validator;
+}
 
 namespace kiln::cli {
 
-/// A command's arguments: exactly one FILE and `--name[=value]` options.
-struct CommandArgs {
-    std::string file;
-    /// Given options by name (without the dashes); flags map to "".
-    std::map<std::string, std::string> options;
+/// What a parsed subcommand runs: returns the exit code.
+using Action = std::function<int()>;
 
-    bool has(const std::string& name) const { return options.count(name) != 0; }
-};
+/// The FILE argument every subcommand takes: an existing `.kir` file, or "-" for standard
+/// input (anything else is a usage error, exit 2).
+void add_file_argument(CLI::App& command, std::string& file);
 
-/// What a command accepts: option name -> whether it takes a value (`--name=value`).
-using OptionSpec = std::map<std::string, bool>;
+/// Checks an option's value is a number >= 0 ("expected a number >= 0, got 'abc'").
+extern const CLI::Validator& kNonNegative;
 
-/// Splits `args` into one FILE and options allowed by `spec`. Throws UsageError naming the
-/// command for an unknown option, a missing or unexpected value, or not exactly one FILE
-/// ("-" alone is a FILE: standard input).
-CommandArgs parse_command_args(const std::string& command, const std::vector<std::string>& args,
-                               const OptionSpec& spec);
+/// A subcommand's help below its options: `about` (wrapped to the terminal's usual width)
+/// and `examples` (lines of commands, as given).
+void set_help(CLI::App& command, const std::string& about, const std::string& examples);
 
-/// `kiln dump FILE [--after=simplify|fusion|lower]`: the graph as canonical text, or the
-/// result of the pipeline up to that pass.
-int cmd_dump(const std::vector<std::string>& args, std::FILE* out);
-
-/// `kiln fuse FILE`: the fusion partition, every loop kernel and "N kernels, M extern calls".
-int cmd_fuse(const std::vector<std::string>& args, std::FILE* out);
-
-/// `kiln codegen FILE [--unoptimized]`: each kernel's LLVM IR for the host CPU.
-int cmd_codegen(const std::vector<std::string>& args, std::FILE* out);
-
-/// `kiln run FILE [--seed=N] [--show=N] [--rtol=X] [--atol=X]`: runs the compiled program on
-/// deterministic pseudo-random inputs and compares every output with the reference
-/// interpreter. Returns kExitFailure when an output is outside the tolerance.
-int cmd_run(const std::vector<std::string>& args, std::FILE* out);
+/// `kiln dump FILE [--after PASS|all]`: the graph as canonical text, or each pass's result.
+void add_dump(CLI::App& app, Action& action);
+/// `kiln fuse FILE`: the fusion partition with reasons, merges, every loop kernel.
+void add_fuse(CLI::App& app, Action& action);
+/// `kiln explain FILE [--json]`: every fusion decision, per step bytes and FLOPs.
+void add_explain(CLI::App& app, Action& action);
+/// `kiln dot FILE [-o OUT.dot|svg|png]`: Graphviz, one cluster per kernel.
+void add_dot(CLI::App& app, Action& action);
+/// `kiln codegen FILE [--target llvm|llvm-opt|asm|cuda] [--kernel N]`: generated code.
+void add_codegen(CLI::App& app, Action& action);
+/// `kiln run FILE [--inputs F.safetensors] [--seed S] [--check]`: outputs and step times.
+void add_run(CLI::App& app, Action& action);
+/// `kiln bench FILE [--json]`: every step timed against this machine's limits, fused vs not.
+void add_bench(CLI::App& app, Action& action);
+/// `kiln cache ls|stats|clear|verify`: the on-disk kernel cache.
+void add_cache(CLI::App& app, Action& action);
 
 }  // namespace kiln::cli

@@ -1,10 +1,11 @@
-// The `kiln` command-line tool: inspect, compile and run `.kir` IR files. main() only dispatches
-// and turns exceptions into messages and exit codes; the commands are in tools/commands.h.
+// The `kiln` command-line tool: inspect, explain, run and benchmark `.kir` IR files. main() only
+// parses the command line (CLI11), runs the chosen subcommand and turns exceptions into messages
+// and exit codes; the subcommands are in tools/commands.h.
 #include <cstdio>
 #include <exception>
 #include <string>
-#include <vector>
 
+#include <CLI/CLI.hpp>
 #include <fmt/format.h>
 
 #include "ir/parser.h"
@@ -16,34 +17,38 @@ namespace {
 
 using namespace kiln::cli;
 
-int dispatch(const std::vector<std::string>& words) {
-    if (words.empty()) throw UsageError("kiln: missing COMMAND");
-    const std::string& command = words[0];
-    std::vector<std::string> rest(words.begin() + 1, words.end());
-    if (command == "help" || command == "--help" || command == "-h") {
-        fmt::print(stdout, "{}", usage_text());
-        return kExitOk;
-    }
-    if (command == "dump") return cmd_dump(rest, stdout);
-    if (command == "fuse") return cmd_fuse(rest, stdout);
-    if (command == "codegen") return cmd_codegen(rest, stdout);
-    if (command == "run") return cmd_run(rest, stdout);
-    throw UsageError(fmt::format("kiln: unknown command {}", kiln::ir::quoted(command)));
+constexpr const char* kDescription =
+    "Inspect, explain, run and benchmark Kiln IR files (.kir text, as written by KILN_DUMP=DIR "
+    "or kiln::graph_text).";
+
+constexpr const char* kFooter = R"(
+FILE may be '-' for standard input. Run 'kiln COMMAND --help' for a command's options.
+
+Examples:
+  KILN_DUMP=dumps ./train          # write every graph a program realizes as dumps/graph_NNNN.kir
+  kiln explain dumps/graph_0003.kir
+  kiln bench dumps/graph_0003.kir --json > step.json
+  kiln cache stats
+
+Exit status: 0 success, 1 failure (unreadable or malformed file, outputs differing from the
+reference), 2 usage error (unknown command or option, missing file).)";
+
+/// The subcommand the parse reached (for error messages): "kiln dump", or "kiln".
+std::string command_path(const CLI::App& app) {
+    std::string path = "kiln";
+    for (const CLI::App* sub : app.get_subcommands()) path += " " + sub->get_name();
+    return path;
 }
 
-}  // namespace
-
-int main(int argc, char** argv) {
-    std::vector<std::string> words(argv + 1, argv + argc);
-    // `kiln help` is a request: the usage goes to stdout with status 0. A usage mistake (no or
-    // unknown command, bad option) prints the message and the usage on stderr with status 2.
+/// Runs the parsed subcommand's action; exceptions become messages and exit codes.
+int run(const Action& action) {
     try {
-        int code = dispatch(words);
+        int code = action();
         std::fflush(stdout);
         return code;
     } catch (const UsageError& e) {
         std::fflush(stdout);
-        fmt::print(stderr, "{}\n\n{}", e.what(), usage_text());
+        fmt::print(stderr, "{}\n", e.what());
         return kExitUsage;
     } catch (const kiln::ParseError& e) {
         // Already "FILE:LINE:COL: error: ...", the form editors and compilers use.
@@ -63,4 +68,41 @@ int main(int argc, char** argv) {
         fmt::print(stderr, "kiln: error: {}\n", e.what());
         return kExitFailure;
     }
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+    CLI::App app(kDescription, "kiln");
+    app.footer(kFooter);
+    app.require_subcommand(1);
+    app.fallthrough(false);
+    Action action;
+    add_dump(app, action);
+    add_fuse(app, action);
+    add_explain(app, action);
+    add_dot(app, action);
+    add_codegen(app, action);
+    add_run(app, action);
+    add_bench(app, action);
+    add_cache(app, action);
+    try {
+        app.parse(argc, argv);
+    } catch (const CLI::CallForHelp& e) {
+        return app.exit(e);  // the help of the command asked about, on stdout, status 0
+    } catch (const CLI::CallForAllHelp& e) {
+        return app.exit(e);
+    } catch (const CLI::ParseError& e) {
+        // The message may quote the user's words: escape bytes that are not printable text.
+        std::string message = kiln::ir::quoted(e.what());
+        message = message.substr(1, message.size() - 2);
+        // CLI11 reports an unknown command as a missing one ("A subcommand is required").
+        if (app.get_subcommands().empty() && argc > 1 && argv[1][0] != '-')
+            message = "unknown command " + kiln::ir::quoted(argv[1]);
+        std::string path = command_path(app);
+        fmt::print(stderr, "{}: {}\nRun '{} --help' for more information.\n", path, message,
+                   path);
+        return kExitUsage;
+    }
+    return run(action);
 }

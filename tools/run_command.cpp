@@ -1,19 +1,21 @@
-// `kiln run`: compile a .kir graph for the CPU, run it on deterministic pseudo-random inputs and
+// `kiln run`: compile a .kir graph for the CPU, run it on given or deterministic pseudo-random
+// inputs, print the outputs as PyTorch prints tensors and each step's time; with --check,
 // compare every output with the reference interpreter (float64, no fusion).
 #include <algorithm>
 #include <cmath>
-#include <cstdlib>
-#include <cstring>
-#include <variant>
+#include <map>
+#include <sstream>
 
+#include <CLI/CLI.hpp>
 #include <fmt/format.h>
 
-#include "codegen/cpu_compiler.h"
+#include "frontend/realize.h"
+#include "frontend/tensor_impl.h"
 #include "ir/interpreter.h"
-#include "passes/pipeline.h"
-#include "runtime/executor.h"
-#include "tools/cli_common.h"
+#include "kiln/serialize.h"
 #include "tools/commands.h"
+#include "tools/explain.h"
+#include "tools/program_runner.h"
 
 namespace kiln::cli {
 namespace {
@@ -21,79 +23,62 @@ namespace {
 using ir::Node;
 using ir::NodeRef;
 
-/// splitmix64: tiny, fast and good enough to make test data; the same on every machine.
-uint64_t next_random(uint64_t& state) {
-    uint64_t z = (state += 0x9E3779B97F4A7C15ull);
-    z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9ull;
-    z = (z ^ (z >> 27)) * 0x94D049BB133111EBull;
-    return z ^ (z >> 31);
-}
+struct RunOptions {
+    std::string file, inputs;
+    uint64_t seed = 0;
+    bool check = false;
+    double rtol = -1, atol = -1;  // < 0: the defaults for the output's dtype
+};
 
-/// Values for input `index`: floats uniform in [-1, 1) (f32 values exactly representable, so the
-/// reference sees what the kernel sees), integers in [-8, 8], bools 0/1.
-ir::RefTensor random_tensor(const Node& input, int64_t index, uint64_t seed) {
-    ir::RefTensor t{input.dtype(), input.shape(), {}};
-    int64_t n = ir::numel(input.shape());
-    t.values.resize(static_cast<size_t>(n));
-    uint64_t state = seed * 0x2545F4914F6CDD1Dull + static_cast<uint64_t>(index) + 1;
-    for (double& v : t.values) {
-        uint64_t r = next_random(state);
-        double u = static_cast<double>(r >> 11) * 0x1.0p-53 * 2.0 - 1.0;  // [-1, 1)
-        switch (input.dtype()) {
-        case DType::Float32: v = static_cast<float>(u); break;
-        case DType::Float64: v = u; break;
-        case DType::Int32:
-        case DType::Int64: v = static_cast<double>(static_cast<int64_t>(r % 17) - 8); break;
-        case DType::Bool: v = static_cast<double>(r & 1); break;
-        }
-    }
-    return t;
-}
-
-/// A runtime buffer holding `t`'s values in its dtype.
-std::shared_ptr<runtime::Buffer> to_buffer(const ir::RefTensor& t) {
-    auto b = runtime::Buffer::allocate(t.dtype, static_cast<int64_t>(t.values.size()));
-    for (size_t i = 0; i < t.values.size(); ++i) {
-        double v = t.values[i];
-        switch (t.dtype) {
-        case DType::Float32: static_cast<float*>(b->data())[i] = static_cast<float>(v); break;
-        case DType::Float64: static_cast<double*>(b->data())[i] = v; break;
-        case DType::Int32: static_cast<int32_t*>(b->data())[i] = static_cast<int32_t>(v); break;
-        case DType::Int64: static_cast<int64_t*>(b->data())[i] = static_cast<int64_t>(v); break;
-        case DType::Bool: static_cast<uint8_t*>(b->data())[i] = v != 0; break;
-        }
-    }
-    return b;
-}
-
-double element(const runtime::Buffer& b, size_t i) {
-    switch (b.dtype()) {
-    case DType::Float32: return static_cast<const float*>(b.data())[i];
-    case DType::Float64: return static_cast<const double*>(b.data())[i];
-    case DType::Int32: return static_cast<const int32_t*>(b.data())[i];
-    case DType::Int64: return static_cast<double>(static_cast<const int64_t*>(b.data())[i]);
-    case DType::Bool: return static_cast<const uint8_t*>(b.data())[i] != 0;
-    }
-    return 0;
-}
-
-/// A value for the listing (6 digits) or, with `exact`, with the digits that tell two values of
-/// dtype `t` apart (9 for f32, 17 for f64).
-std::string format_value(double v, DType t, bool exact = false) {
+/// A value with the digits that tell two values of dtype `t` apart (9 for f32, 17 for f64).
+std::string exact_value(double v, DType t) {
     if (t == DType::Bool) return v != 0 ? "true" : "false";
     if (is_integral(t)) return fmt::format("{}", static_cast<int64_t>(v));
-    if (!exact) return fmt::format("{:.6g}", v);
     return t == DType::Float32 ? fmt::format("{:.9g}", v) : fmt::format("{:.17g}", v);
 }
 
-/// "[v0, v1, ..., vN-1, ...]" with the first `show` values.
-template <class Get>
-std::string format_values(size_t count, size_t show, DType t, Get get) {
-    std::string s = "[";
-    size_t n = std::min(count, show);
-    for (size_t i = 0; i < n; ++i) s += (i ? ", " : "") + format_value(get(i), t);
-    if (count > n) s += n ? ", ..." : "...";
-    return s + "]";
+/// The values of a loaded tensor, as the reference interpreter holds them.
+ir::RefTensor ref_of(const Tensor& t) {
+    ir::RefTensor r{t.dtype(), t.sizes(), {}};
+    auto copy = [&](auto values) { r.values.assign(values.begin(), values.end()); };
+    switch (t.dtype()) {
+    case DType::Float32: copy(t.to_vector<float>()); break;
+    case DType::Float64: copy(t.to_vector<double>()); break;
+    case DType::Int32: copy(t.to_vector<int32_t>()); break;
+    case DType::Int64: copy(t.to_vector<int64_t>()); break;
+    case DType::Bool: copy(t.to_vector<bool>()); break;
+    }
+    return r;
+}
+
+/// Input placeholder i's values: the file's tensor "inputI" (or "I") when --inputs names a
+/// file, else deterministic pseudo-random data.
+std::vector<ir::RefTensor> input_values(const CanonicalGraph& c, const RunOptions& o) {
+    if (o.inputs.empty()) return random_inputs(c, o.seed);
+    std::map<std::string, Tensor> given = load_safetensors(o.inputs);
+    std::vector<ir::RefTensor> values;
+    for (size_t i = 0; i < c.placeholders.size(); ++i) {
+        const Node& p = *c.placeholders[i];
+        auto it = given.find(fmt::format("input{}", i));
+        if (it == given.end()) it = given.find(std::to_string(i));
+        if (it == given.end())
+            throw Error(fmt::format("{}: no tensor 'input{}' for input {} ({}{})", o.inputs, i,
+                                    i, dtype_name(p.dtype()), ir::shape_str(p.shape())));
+        const Tensor& t = it->second;
+        if (t.dtype() != p.dtype() || t.sizes() != p.shape())
+            throw Error(fmt::format("{}: tensor '{}' is {}{}, input {} needs {}{}", o.inputs,
+                                    it->first, dtype_name(t.dtype()), ir::shape_str(t.sizes()),
+                                    i, dtype_name(p.dtype()), ir::shape_str(p.shape())));
+        values.push_back(ref_of(t));
+    }
+    return values;
+}
+
+/// A buffer printed as PyTorch prints a tensor (Kiln's tensor printing).
+std::string tensor_text(const std::shared_ptr<runtime::Buffer>& b, const ir::Shape& shape) {
+    std::ostringstream os;
+    os << make_tensor(detail::input_node(b, shape));
+    return os.str();
 }
 
 struct Tolerance {
@@ -140,111 +125,97 @@ Comparison compare(const runtime::Buffer& got, const ir::RefTensor& expected, To
     return c;
 }
 
-double parse_number(const CommandArgs& a, const std::string& name, double fallback) {
-    if (!a.has(name)) return fallback;
-    const std::string& text = a.options.at(name);
-    char* end = nullptr;
-    double v = std::strtod(text.c_str(), &end);
-    if (text.empty() || *end != '\0' || !(v >= 0))
-        throw UsageError(
-            fmt::format("kiln run: --{} expects a non-negative number, got '{}'", name, text));
-    return v;
-}
-
-/// Simplification may drop an input (where(true, a, b) loses b), leaving a placeholder number
-/// without a program buffer; the executor wants every number 0..n-1 bound. Give such inputs an
-/// unused buffer so that the program's inputs are exactly the file's.
-void bind_dropped_inputs(ir::Program& program, const CanonicalGraph& c) {
-    std::vector<bool> bound(c.placeholders.size(), false);
-    for (const ir::ProgramBuffer& b : program.buffers)
-        if (b.kind == ir::BufferKind::Input) bound.at(static_cast<size_t>(b.index)) = true;
-    for (size_t i = 0; i < bound.size(); ++i) {
-        if (bound[i]) continue;
-        const NodeRef& p = c.placeholders[i];
-        program.buffers.push_back(
-            {p->dtype(), p->shape(), ir::BufferKind::Input, static_cast<int64_t>(i)});
-    }
-    program.num_inputs = static_cast<int64_t>(c.placeholders.size());
-}
-
-}  // namespace
-
-int cmd_run(const std::vector<std::string>& args, std::FILE* out) {
-    CommandArgs a = parse_command_args(
-        "run", args, {{"seed", true}, {"show", true}, {"rtol", true}, {"atol", true}});
-    double seed_value = parse_number(a, "seed", 0);
-    double show_value = parse_number(a, "show", 8);
-    if (seed_value != std::floor(seed_value) || seed_value > 9e15 ||
-        show_value != std::floor(show_value))
-        throw UsageError("kiln run: --seed and --show expect non-negative integers");
-    auto seed = static_cast<uint64_t>(seed_value);
-    auto show = static_cast<size_t>(std::min(show_value, 1e9));
-
-    CanonicalGraph c = canonicalize(load_graph(a.file));
-
-    // Inputs: deterministic data per placeholder number.
-    std::vector<ir::RefTensor> ref_inputs;
+int run(const RunOptions& o) {
+    CanonicalGraph c = canonicalize(load_graph(o.file));
+    std::vector<ir::RefTensor> ref_inputs = input_values(c, o);
     std::vector<std::shared_ptr<runtime::Buffer>> inputs;
-    for (size_t i = 0; i < c.placeholders.size(); ++i) {
-        const Node& p = *c.placeholders[i];
-        ref_inputs.push_back(random_tensor(p, static_cast<int64_t>(i), seed));
-        inputs.push_back(to_buffer(ref_inputs.back()));
+    for (size_t i = 0; i < ref_inputs.size(); ++i) {
+        inputs.push_back(to_buffer(ref_inputs[i]));
         std::string origin = c.renumbered ? fmt::format(" (file's input {})", c.file_ids[i]) : "";
-        const auto& vals = ref_inputs.back().values;
-        fmt::print(out, "input {}{}: {}{} = {}\n", i, origin, dtype_name(p.dtype()),
-                   ir::shape_str(p.shape()),
-                   format_values(vals.size(), show, p.dtype(), [&](size_t k) { return vals[k]; }));
+        fmt::print("input {}{}: {}\n", i, origin,
+                   tensor_text(inputs.back(), c.placeholders[i]->shape()));
     }
 
-    // Compile and run, as the frontend's realize driver does.
-    runtime::CompiledProgram compiled;
-    compiled.program = passes::compile_graph(c.roots);
-    bind_dropped_inputs(compiled.program, c);
-    for (const ir::Step& step : compiled.program.steps)
-        if (const auto* k = std::get_if<ir::KernelStep>(&step))
-            compiled.kernels.push_back(codegen::CpuCompiler::global().compile(k->kernel));
-    runtime::plan_execution(compiled);
-    std::vector<std::shared_ptr<runtime::Buffer>> outputs = runtime::execute(compiled, inputs);
+    // Compile and run, as the frontend's realize driver does; then each step alone for times.
+    CompiledGraph g = compile_for_cpu(c);
+    std::vector<std::shared_ptr<runtime::Buffer>> values = run_keeping_all(g, inputs);
+    const ir::Program& p = g.compiled.program;
+    std::vector<std::shared_ptr<runtime::Buffer>> outputs;
+    for (int64_t b : p.outputs) outputs.push_back(values.at(static_cast<size_t>(b)));
+    for (size_t i = 0; i < outputs.size(); ++i)
+        fmt::print("output {}: {}\n", i, tensor_text(outputs[i], c.roots[i]->shape()));
+
+    Explanation e = explain(g.pipeline);
+    std::vector<Timing> times = time_steps(g, values, 3, 0.05);
+    fmt::print("\n{:>4}  {:<8} {:<32} {:>10}\n", "step", "kind", "name", "median");
+    double total = 0;
+    for (size_t s = 0; s < times.size(); ++s) {
+        fmt::print("{:>4}  {:<8} {:<32} {:>10}\n", s, e.steps[s].is_kernel ? "kernel" : "extern",
+                   e.steps[s].name, human_time(times[s].median));
+        total += times[s].median;
+    }
+    fmt::print("{:>4}  {:<8} {:<32} {:>10}\n", "", "", "all steps", human_time(total));
+    if (!o.check) return kExitOk;
 
     // The oracle, on the graph as written (before simplification).
     std::vector<ir::RefTensor> expected = ir::interpret(c.roots, [&](const Node& input) {
         return ref_inputs.at(static_cast<size_t>(input.attr_as<ir::InputAttr>().id));
     });
-
+    fmt::print("\n");
     bool all_ok = true;
     std::string first_failure;
     for (size_t i = 0; i < outputs.size(); ++i) {
-        const runtime::Buffer& got = *outputs[i];
         const NodeRef& root = c.roots[i];
-        fmt::print(out, "output {}: {}{} = {}\n", i, dtype_name(root->dtype()),
-                   ir::shape_str(root->shape()),
-                   format_values(static_cast<size_t>(got.numel()), show, got.dtype(),
-                                 [&](size_t k) { return element(got, k); }));
         Tolerance tol = default_tolerance(root);
         if (is_floating(root->dtype())) {
-            tol.rtol = parse_number(a, "rtol", tol.rtol);
-            tol.atol = parse_number(a, "atol", tol.atol);
+            if (o.rtol >= 0) tol.rtol = o.rtol;
+            if (o.atol >= 0) tol.atol = o.atol;
         }
-        Comparison cmp = compare(got, expected[i], tol);
-        fmt::print(out, "  max abs error {:.3g} vs reference (rtol {:g}, atol {:g}): {}\n",
+        Comparison cmp = compare(*outputs[i], expected[i], tol);
+        fmt::print("output {}: max abs error {:.3g} vs reference (rtol {:g}, atol {:g}): {}\n", i,
                    cmp.max_abs_error, tol.rtol, tol.atol, cmp.ok ? "ok" : "MISMATCH");
         if (!cmp.ok && all_ok) {
             all_ok = false;
             first_failure = fmt::format(
                 "output {} differs from the reference at element {}: got {}, expected {}", i,
-                cmp.worst, format_value(element(got, cmp.worst), root->dtype(), true),
-                format_value(expected[i].values[cmp.worst], root->dtype(), true));
+                cmp.worst, exact_value(element(*outputs[i], cmp.worst), root->dtype()),
+                exact_value(expected[i].values[cmp.worst], root->dtype()));
         }
     }
     if (!all_ok) {
-        fmt::print(out, "FAILED: {}\n", first_failure);
+        fmt::print("FAILED: {}\n", first_failure);
         // Also on stderr, so a failure is seen when stdout goes to a file.
-        fmt::print(stderr, "kiln run: {}: {}\n", a.file, first_failure);
+        fmt::print(stderr, "kiln run: {}: {}\n", o.file, first_failure);
         return kExitFailure;
     }
-    fmt::print(out, "ok: {} output{} match{} the reference\n", outputs.size(),
+    fmt::print("ok: {} output{} match{} the reference\n", outputs.size(),
                outputs.size() == 1 ? "" : "s", outputs.size() == 1 ? "es" : "");
     return kExitOk;
+}
+
+}  // namespace
+
+void add_run(CLI::App& app, Action& action) {
+    auto* cmd = app.add_subcommand("run", "execute; print outputs and step times");
+    std::string about = "Compile and run FILE on given or seeded random inputs: print the outputs "
+                     "as PyTorch prints tensors and each step's time; --check compares them "
+                     "with the reference interpreter.";
+    auto o = std::make_shared<RunOptions>();
+    add_file_argument(*cmd, o->file);
+    cmd->add_option("--inputs", o->inputs,
+                    "a safetensors file holding input K as tensor 'inputK' (or 'K'); default: "
+                    "deterministic pseudo-random data (floats in [-1, 1), integers in [-8, 8])")
+        ->check(CLI::ExistingFile);
+    cmd->add_option("--seed", o->seed, "seed of the random inputs (default 0)");
+    cmd->add_flag("--check", o->check,
+                  "compare every output with the reference interpreter; exit 1 on a mismatch");
+    cmd->add_option("--rtol", o->rtol, "relative tolerance of --check (default: by dtype)")
+        ->check(kNonNegative);
+    cmd->add_option("--atol", o->atol, "absolute tolerance of --check (default: by dtype)")
+        ->check(kNonNegative);
+    set_help(*cmd, about, "  kiln run softmax.kir --check\n"
+                "  kiln run step.kir --inputs batch.safetensors");
+    cmd->callback([&action, o] { action = [o] { return run(*o); }; });
 }
 
 }  // namespace kiln::cli

@@ -89,14 +89,27 @@ void optimize_module(llvm::Module& module, llvm::TargetMachine& tm) {
     mpm.run(module, mam);
 }
 
-llvm::SmallVector<char, 0> emit_object(llvm::Module& module, llvm::TargetMachine& tm) {
-    llvm::SmallVector<char, 0> object;
-    llvm::raw_svector_ostream os(object);
+namespace {
+llvm::SmallVector<char, 0> emit_file(llvm::Module& module, llvm::TargetMachine& tm,
+                                     llvm::CodeGenFileType type) {
+    llvm::SmallVector<char, 0> bytes;
+    llvm::raw_svector_ostream os(bytes);
     llvm::legacy::PassManager pm;
-    if (tm.addPassesToEmitFile(pm, os, nullptr, llvm::CodeGenFileType::ObjectFile))
-        throw InternalError("LLVM target " + module.getTargetTriple() + " cannot emit objects");
+    if (tm.addPassesToEmitFile(pm, os, nullptr, type))
+        throw InternalError("LLVM target " + module.getTargetTriple() + " cannot emit " +
+                            (type == llvm::CodeGenFileType::ObjectFile ? "objects" : "assembly"));
     pm.run(module);
-    return object;
+    return bytes;
+}
+}  // namespace
+
+llvm::SmallVector<char, 0> emit_object(llvm::Module& module, llvm::TargetMachine& tm) {
+    return emit_file(module, tm, llvm::CodeGenFileType::ObjectFile);
+}
+
+std::string emit_assembly(llvm::Module& module, llvm::TargetMachine& tm) {
+    llvm::SmallVector<char, 0> text = emit_file(module, tm, llvm::CodeGenFileType::AssemblyFile);
+    return std::string(text.data(), text.size());
 }
 
 }  // namespace kiln::codegen

@@ -36,5 +36,7 @@ void optimize_module(llvm::Module& module, llvm::TargetMachine& tm);
 /// Compiles `module` to a relocatable object file in memory. Throws kiln::InternalError when the
 /// target cannot emit objects.
 llvm::SmallVector<char, 0> emit_object(llvm::Module& module, llvm::TargetMachine& tm);
+/// The module's machine assembly (AT&T syntax) for `tm`'s target.
+std::string emit_assembly(llvm::Module& module, llvm::TargetMachine& tm);
 
 }  // namespace kiln::codegen

@@ -209,6 +209,26 @@ return %3
     CHECK(r.program.buffers[m.out].kind == ir::BufferKind::Output);
 }
 
+TEST_CASE("matmul reads a transposed reshape of a buffer in place", "[fusion]") {
+    // The weight gradient of a layer after flatten: x.reshape(n, -1).t() @ dy.
+    auto r = run(R"(
+%0 = input 0 : f32[8,2,3,4]
+%1 = reshape %0 : f32[8,24]
+%2 = permute %1 {perm=[1,0]} : f32[24,8]
+%3 = input 1 : f32[8,5]
+%4 = matmul %2, %3 : f32[24,5]
+return %4
+)");
+    // No copy: BLAS reads input 0's bytes as a transposed [8,24] matrix.
+    REQUIRE(r.program.steps.size() == 1);
+    const auto& m = std::get<ir::MatmulStep>(r.program.steps[0]);
+    CHECK(m.trans_a);
+    CHECK(r.program.buffers[m.a].kind == ir::BufferKind::Input);
+    CHECK(m.m == 24);
+    CHECK(m.k == 8);
+    CHECK(m.n == 5);
+}
+
 TEST_CASE("matmul operands that are other views are copied to contiguous memory", "[fusion]") {
     auto r = run(R"(
 %0 = input 0 : f32[3,8]

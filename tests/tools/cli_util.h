@@ -75,14 +75,22 @@ struct RunResult {
     std::string out, err;
 };
 
-/// Runs `kiln ARGS...` (each argument quoted) with stdin from `stdin_file` when given.
+/// Runs `kiln ARGS...` (each argument quoted) with stdin from `stdin_file` when given and the
+/// environment variables `env` ("NAME=VALUE") set for it.
 inline RunResult run_kiln(const std::vector<std::string>& args,
-                          const std::string& stdin_file = "") {
+                          const std::string& stdin_file = "",
+                          const std::vector<std::string>& env = {}) {
     static int counter = 0;
     std::filesystem::path err_file =
         std::filesystem::temp_directory_path() /
         ("kiln_cli_stderr_" + std::to_string(::getpid()) + "_" + std::to_string(counter++));
-    std::string cmd = shell_quote(kiln_path());
+    std::string cmd;
+    if (!env.empty()) {
+        cmd = "env";
+        for (const std::string& e : env) cmd += " " + shell_quote(e);
+        cmd += " ";
+    }
+    cmd += shell_quote(kiln_path());
     for (const std::string& a : args) cmd += " " + shell_quote(a);
     if (!stdin_file.empty()) cmd += " < " + shell_quote(stdin_file);
     cmd += " 2> " + shell_quote(err_file.string());

@@ -127,7 +127,7 @@ TEST_CASE("kiln fuse and run accept a graph dumped from a program", "[dump][cli]
     RunResult fuse = run_kiln({"fuse", p->string()});
     CHECK(fuse.status == 0);
     CHECK(fuse.out.ends_with("1 kernel, 0 extern calls\n"));
-    RunResult run = run_kiln({"run", p->string()});
+    RunResult run = run_kiln({"run", "--check", p->string()});
     CHECK(run.status == 0);
     CHECK(run.out.find("ok: 1 output matches the reference\n") != std::string::npos);
 }
@@ -145,7 +145,7 @@ TEST_CASE("kiln run accepts a dumped program that mixes dtypes and overflows f32
     TempDir tmp;
     std::optional<std::filesystem::path> p = detail::dump_graph(tmp.path, canonical);
     REQUIRE(p);
-    RunResult run = run_kiln({"run", p->string()});
+    RunResult run = run_kiln({"run", "--check", p->string()});
     CHECK(run.status == 0);
     CHECK(run.out.find("inf") != std::string::npos);
     CHECK(run.out.find("ok: 2 outputs match the reference\n") != std::string::npos);

@@ -38,30 +38,6 @@ void warn_once(std::string_view what) noexcept {
 
 std::string errno_text(int e) { return std::strerror(e); }
 
-/// Writes all of `text` to a new file `path` (which must not exist). Returns 0 or an errno.
-int write_new_file(const std::string& path, const std::string& text) {
-    int fd = ::open(path.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0644);
-    if (fd < 0) return errno;
-    size_t done = 0;
-    while (done < text.size()) {
-        ssize_t w = ::write(fd, text.data() + done, text.size() - done);
-        if (w < 0) {
-            if (errno == EINTR) continue;
-            int e = errno;
-            ::close(fd);
-            ::unlink(path.c_str());
-            return e;
-        }
-        done += static_cast<size_t>(w);
-    }
-    if (::close(fd) != 0) {
-        int e = errno;
-        ::unlink(path.c_str());
-        return e;
-    }
-    return 0;
-}
-
 }  // namespace
 
 std::optional<std::filesystem::path> dump_graph(const std::filesystem::path& dir,
@@ -79,7 +55,7 @@ std::optional<std::filesystem::path> dump_graph(const std::filesystem::path& dir
         // Write under a private temporary name, then give it its final name in one step.
         std::filesystem::path temp =
             dir / fmt::format(".graph_tmp_{}_{}.kir", ::getpid(), g_next_temp.fetch_add(1));
-        if (int e = write_new_file(temp.string(), text)) {
+        if (int e = support::write_new_file(temp.c_str(), text)) {
             warn_once(fmt::format("cannot write {}: {}", temp.string(), errno_text(e)));
             return std::nullopt;
         }

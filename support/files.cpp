@@ -13,7 +13,8 @@ namespace {
 
 std::atomic<uint64_t> g_next_temp{0};
 
-/// Writes all of `text` to the new file `path`. Returns 0 or an errno (the file is removed).
+}  // namespace
+
 int write_new_file(const char* path, std::string_view text) noexcept {
     int fd = ::open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0644);
     if (fd < 0) return errno;
@@ -36,8 +37,6 @@ int write_new_file(const char* path, std::string_view text) noexcept {
     }
     return 0;
 }
-
-}  // namespace
 
 std::string write_file_atomically(const std::filesystem::path& path,
                                   std::string_view text) noexcept {

@@ -81,6 +81,11 @@ int run(const BenchOptions& o) {
     Explanation ue = explain(unfused.pipeline);
     Timing unfused_whole =
         time_runs([&] { runtime::execute(unfused.compiled, inputs); }, 5, 1000, o.budget);
+    // The limits again after the timings: a shared machine's load changes within a run, and a
+    // limit is what the machine can do, so the better of the two measurements is kept.
+    Limits again = measure_limits(o.budget);
+    limits.triad_gbps = std::max(limits.triad_gbps, again.triad_gbps);
+    limits.sgemm_gflops = std::max(limits.sgemm_gflops, again.sgemm_gflops);
 
     std::vector<StepRow> rows;
     int64_t bytes = 0, flops = 0;
@@ -136,7 +141,8 @@ int run(const BenchOptions& o) {
     fmt::print("{}: {} compute ops -> {} kernel(s) + {} extern call(s); {} threads\n", o.file,
                e.compute_ops(), e.kernels(), e.externs(),
                runtime::ThreadPool::global().num_threads());
-    fmt::print("machine limits (measured now): triad {:.1f} GB/s, sgemm {:.1f} GFLOP/s ({})\n\n",
+    fmt::print("machine limits (measured now, best of before and after the timings): triad {:.1f} "
+               "GB/s, sgemm {:.1f} GFLOP/s ({})\n\n",
                limits.triad_gbps, limits.sgemm_gflops, runtime::blas_backend_name());
     fmt::print("{:>4}  {:<34} {:>10} {:>21} {:>9} {:>8} {:>9} {:>8}\n", "step", "kernel",
                "median", "min .. max", "GB/s", "x triad", "GFLOP/s", "x sgemm");

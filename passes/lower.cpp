@@ -57,6 +57,8 @@ public:
     /// Vars (dims of the root) that fused reductions depend on: these must be outer loops.
     const std::set<int64_t>& reduce_deps() const { return deps_; }
     std::vector<ir::Stage>& stages() { return stages_; }
+    /// The reduction node each stage computes, in stage order.
+    const std::vector<const Node*>& stage_nodes() const { return stage_nodes_; }
     std::vector<const Node*>& buffers() { return buffers_; }
     int64_t buffer_index(const Node* n) {
         for (size_t i = 0; i < buffers_.size(); ++i)
@@ -282,6 +284,7 @@ private:
             st.reduce_op = n->op();
             st.value = expr(n->input(0).get(), in_idx, valid);
             stages_.push_back(std::move(st));
+            stage_nodes_.push_back(n);
             it = stage_of_.emplace(std::move(key), static_cast<int64_t>(stages_.size() - 1)).first;
         }
         return Node::make(Op::StageResult, n->dtype(), {}, {}, ir::StageAttr{it->second});
@@ -304,6 +307,7 @@ private:
     std::map<std::vector<const void*>, NodeRef> memo_;
     std::map<std::vector<const void*>, int64_t> stage_of_;
     std::vector<ir::Stage> stages_;
+    std::vector<const Node*> stage_nodes_;
     std::vector<const Node*> buffers_;
     std::set<int64_t> deps_;
     std::set<std::string_view> ops_;
@@ -479,6 +483,24 @@ LoweredKernel lower_kernel(const FusionPlan& plan, const Node* root) {
     }
     KernelBuilder b(plan, root, num_outer);
     NodeRef value = b.expr(body, idx, index::true_value());
+    // A fused reduction runs once per outer point. When the kernel has more outer points than
+    // the reduction has values (a pooling window's tie count, read by each element of the
+    // window through a division of the index), every value is computed several times, in a
+    // loop nest the vectorizer skips: past a small amount of work, a buffer computes each value
+    // once (on [256,16,28,28] that made max-pool's backward 3x faster).
+    constexpr int64_t kMinRecomputedWork = 1 << 16;
+    std::unordered_map<const Node*, int64_t> runs;
+    for (size_t i = 0; i < b.stage_nodes().size(); ++i) {
+        const Node* r = b.stage_nodes()[i];
+        int64_t values = std::max<int64_t>(1, ir::numel(r->shape()));
+        int64_t points = ir::numel(k.outer);
+        int64_t times = (runs[r] += points) / values;
+        int64_t work = points * std::max<int64_t>(1, ir::numel(b.stages()[i].loops));
+        if (times > 1 && work >= kMinRecomputedWork && r != root)
+            throw NeedsBuffer{r, fmt::format("reduction computed {} times per value in its "
+                                             "consumer's loops",
+                                             times)};
+    }
     int64_t out = b.buffer_index(root);  // after all inputs
     NodeRef offset = row_major(idx, shape);
     ir::Stage store;

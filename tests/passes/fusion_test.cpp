@@ -400,3 +400,30 @@ TEST_CASE("lowering refuses a buffer whose shape overflows (graphs built around 
                                          "9223372036854775807 elements") != std::string::npos);
     }
 }
+
+TEST_CASE("a reduction read per element of a larger loop gets a buffer", "[fusion]") {
+    // max-pool's backward: each 2x2 window's max and tie count, read by every element of the
+    // window through a division of its index. Fused, each would be computed 4 times per value.
+    auto r = run(R"(
+%0 = input 0 : f32[128,128]
+%1 = reshape %0 : f32[64,2,64,2]
+%2 = reduce_max %1 {axes=[1,3]} : f32[64,1,64,1]
+%3 = expand %2 : f32[64,2,64,2]
+%4 = reshape %3 : f32[128,128]
+%5 = eq %0, %4 : bool[128,128]
+%6 = cast %5 : f32[128,128]
+%7 = reshape %6 : f32[64,2,64,2]
+%8 = reduce_sum %7 {axes=[1,3]} : f32[64,1,64,1]
+%9 = expand %8 : f32[64,2,64,2]
+%10 = reshape %9 : f32[128,128]
+%11 = div %6, %10 : f32[128,128]
+return %11
+)");
+    std::string plan = passes::print_fusion(r.plan);
+    CHECK(plan.find("reduce_sum f32[64,1,64,1] (16384 bytes) -- reduction computed 4 times per "
+                    "value in its consumer's loops\n") != std::string::npos);
+    // The output kernel then reads each count once per element and reduces nothing itself.
+    const ir::LoopKernel& last = kernel(r.program, r.program.steps.size() - 1);
+    CHECK(last.stages.size() == 1);
+    CHECK(last.outer == ir::Shape{128, 128});
+}

@@ -12,6 +12,8 @@
 #include <fmt/format.h>
 
 #include "codegen/cpu_compiler.h"
+#include "codegen/cuda/cuda_source.h"
+#include "codegen/cuda/nvrtc.h"
 #include "frontend/serialize/atomic_file.h"
 #include "ir/parser.h"
 #include "ir/printer.h"
@@ -215,10 +217,20 @@ int run_dot(const std::string& file, const std::string& output) {
 
 // ---- codegen
 
+/// A kernel as CUDA C (with its launch shape) or, for "ptx", compiled by NVRTC.
+std::string cuda_code(const ir::LoopKernel& kernel, int64_t index, const std::string& target) {
+    std::string name = fmt::format("kiln_{}_{}", kernel.name, index);
+    std::string source = codegen::render_cuda(kernel, name);
+    if (target == "ptx") return codegen::compile_ptx(source, name);
+    codegen::CudaLaunch l = codegen::launch_shape(kernel);
+    return fmt::format("// launch: {} threads per block, one {} per outer point\n{}",
+                       l.block_threads, l.block_per_point ? "block" : "thread", source);
+}
+
 int run_codegen(const std::string& file, const std::string& target, int64_t only) {
-    if (target == "cuda")
-        throw Error("--target cuda: the CUDA backend is not available in this build (CPU/LLVM "
-                    "only); use --target llvm, llvm-opt or asm");
+    bool cuda = target == "cuda" || target == "ptx";
+    if (target == "ptx" && !codegen::nvrtc_available())
+        throw Error("--target ptx: " + codegen::nvrtc_unavailable_reason());
     passes::PipelineResult r = pipeline_of(file);
     // A private compiler without a disk cache: printing code must not touch the user's cache.
     codegen::CpuCompiler compiler{std::filesystem::path()};
@@ -228,7 +240,12 @@ int run_codegen(const std::string& file, const std::string& target, int64_t only
     if (only >= kernels)
         throw UsageError(fmt::format("kiln codegen: --kernel {}: the program has {}", only,
                                      plural(kernels, "kernel")));
-    fmt::print("; target: {}\n", compiler.target_description());
+    if (target == "ptx")
+        fmt::print("; target: compute_90 PTX (NVRTC {})\n", codegen::nvrtc_version());
+    else if (cuda)
+        fmt::print("; target: CUDA C for NVRTC\n");
+    else
+        fmt::print("; target: {}\n", compiler.target_description());
     for (const ir::Step& step : r.program.steps) {
         const auto* k = std::get_if<ir::KernelStep>(&step);
         if (!k) {
@@ -238,7 +255,9 @@ int run_codegen(const std::string& file, const std::string& target, int64_t only
         int64_t i = index++;
         if (only >= 0 && i != only) continue;
         fmt::print("\n; kernel {}: {}\n", i, k->kernel.name);
-        if (target == "asm")
+        if (cuda)
+            fmt::print("{}", cuda_code(k->kernel, i, target));
+        else if (target == "asm")
             fmt::print("{}", compiler.assembly(k->kernel));
         else
             fmt::print("{}", compiler.llvm_ir(k->kernel, target == "llvm-opt"));
@@ -377,8 +396,9 @@ void add_codegen(CLI::App& app, Action& action) {
     add_file_argument(*cmd, *file);
     cmd->add_option("--target", *target,
                     "llvm: LLVM IR as emitted; llvm-opt: after optimization (default); asm: "
-                    "machine assembly for this CPU; cuda: CUDA C (not in this build)")
-        ->check(CLI::IsMember({"llvm", "llvm-opt", "asm", "cuda"}));
+                    "machine assembly for this CPU; cuda: CUDA C as NVRTC compiles it; ptx: "
+                    "that compiled by NVRTC for compute_90 (needs the CUDA toolkit's NVRTC)")
+        ->check(CLI::IsMember({"llvm", "llvm-opt", "asm", "cuda", "ptx"}));
     cmd->add_option("--kernel", *kernel, "only kernel N (counting kernels from 0, in run order)")
         ->check(kNonNegative);
     set_help(*cmd, about, "  kiln codegen chain.kir\n  kiln codegen step.kir --target asm --kernel 3");

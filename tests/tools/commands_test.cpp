@@ -240,10 +240,19 @@ TEST_CASE("codegen: targets and a chosen kernel", "[cli][codegen]") {
     RunResult range = run_kiln({"codegen", "--kernel", "9", example("chain.kir")});
     CHECK(range.status == 2);
     CHECK(range.err == "kiln codegen: --kernel 9: the program has 1 kernel\n");
-    RunResult cuda = run_kiln({"codegen", "--target", "cuda", example("chain.kir")});
-    CHECK(cuda.status == 1);
-    CHECK(cuda.err == "kiln: --target cuda: the CUDA backend is not available in this build "
-                      "(CPU/LLVM only); use --target llvm, llvm-opt or asm\n");
+    // CUDA C needs nothing installed; PTX needs NVRTC (the CUDA toolkit), else a clear error.
+    std::string cuda = ok_output({"codegen", "--target", "cuda", example("softmax.kir")});
+    CHECK(cuda.find("; target: CUDA C for NVRTC\n") == 0);
+    CHECK(cuda.find("// launch: ") != std::string::npos);
+    CHECK(cuda.find("extern \"C\" __global__ void __launch_bounds__(KILN_BLOCK)\n"
+                    "kiln_r_div_exp_reduce_max_reduce_sum_0(") != std::string::npos);
+    RunResult ptx = run_kiln({"codegen", "--target", "ptx", example("chain.kir")});
+    if (ptx.status == 0) {
+        CHECK(ptx.out.find(".visible .entry kiln_e_add_erf_mul_sigmoid_0(") != std::string::npos);
+    } else {
+        CHECK(ptx.status == 1);
+        CHECK(ptx.err.rfind("kiln: --target ptx: ", 0) == 0);
+    }
 }
 
 TEST_CASE("run --inputs takes the values from a safetensors file", "[cli][run]") {

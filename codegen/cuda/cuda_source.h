@@ -1,0 +1,83 @@
+#pragma once
+/// The CUDA backend's renderer: a loop kernel (ir/loop_kernel.h) as one CUDA C translation unit
+/// that NVRTC compiles (codegen/cuda/nvrtc.h). The text needs no header, not even the toolkit's:
+/// it uses only NVRTC's built-in declarations (math functions, warp shuffles, intrinsics).
+///
+/// Semantics are ir/ops.def's, as the CPU backend implements them: integer arithmetic wraps,
+/// integer division by 0 gives 0, float->int casts saturate (NaN -> 0), max/min propagate NaN,
+/// transcendentals are CUDA's precise functions (expf, logf, erff, tanhf, powf, sinf...; never
+/// the __expf-style intrinsics), sigmoid is 1/(1+e^-|x|) or e^-|x|/(1+e^-|x|) like the CPU's.
+/// Only sums are reassociated (per-thread partial sums, then a tree over the block).
+///
+/// ## Launch contract (what the runtime must do)
+///
+/// Signature, in this order (cuLaunchKernel's kernelParams point at each value):
+///
+///     extern "C" __global__ void NAME(T0* b0, ..., Tn* bn, const long long* sizes,
+///                                     long long begin, long long end)
+///
+/// - `bK` is kernel buffer K (LoopKernel::buffers order): a device pointer to `numel` elements,
+///   `const T*` for inputs, `T*` for outputs (which the kernel may also read back). f32 float,
+///   f64 double, i32 int, i64 long long, bool one byte (unsigned char: 0 false, nonzero true;
+///   the kernel writes 0 or 1). Every pointer is `__restrict__`: no two buffers may overlap.
+/// - `sizes` is reserved for symbolic sizes (unused; pass nullptr), as in the CPU ABI.
+/// - Outer loop 0 runs over [begin, end) clamped to [0, outer[0]) (over [0, 1) when `outer` is
+///   empty), exactly as on the CPU; pass [0, outer[0]) to run everything at once.
+/// - blockDim must be (CudaLaunch::block_threads, 1, 1): the source is compiled for that size
+///   (`KILN_BLOCK`, `__launch_bounds__`). gridDim is (G, 1, 1) for any G >= 1: the kernel
+///   loops over its work with a grid stride, so G only trades parallelism for launch size;
+///   launch_grid() gives a good G. Do not launch when launch_points() is 0.
+/// - Dynamic shared memory: none (each block-reduction helper has 32 values of static shared
+///   memory).
+/// - Per-point kernels (block_per_point false: no stage loops over more than 32 iterations):
+///   thread t of block b handles outer points b * block + t, then + G * block, ... of the
+///   flattened range (row-major over the outer loops, outer loop 0 slowest), running every
+///   stage there in order, its loops and reductions included, as the CPU does.
+/// - Block kernels (block_per_point true: a stage loops over more than 32 iterations, as in a
+///   softmax row or a long sum): block b handles outer points b, b + G, ...; at each point its
+///   threads split every stage's loops (flattened, consecutive threads on consecutive
+///   innermost iterations), reduce stages end in a block reduction whose result every thread
+///   reads, a stage without loops runs on thread 0, and stages are separated by
+///   __syncthreads() where one reads or writes a buffer an earlier stage wrote (or writes one
+///   it read).
+/// - Kernels assume that different outer points never touch each other's elements (what
+///   lowering produces, and what the CPU backend's threads rely on too).
+/// - LoopKernel::tile (the CPU's cache blocking of transposed copies) is ignored: such a copy
+///   is coalesced on its store side only (a shared-memory tile would fix the loads).
+#include <cstdint>
+#include <string>
+
+#include "ir/loop_kernel.h"
+
+namespace kiln::codegen {
+
+/// How the runtime must launch a rendered kernel (see the launch contract above).
+struct CudaLaunch {
+    /// true: one thread block per outer point (stages with long loops: rows of a softmax);
+    /// false: one thread per outer point (elementwise kernels, short windows).
+    bool block_per_point = false;
+    /// blockDim.x, exactly: a power of two in [32, 256].
+    int block_threads = 256;
+    /// Extent of outer loop 0 (1 when `outer` is empty): the range [begin, end) is clamped to it.
+    int64_t outer0 = 1;
+    /// Outer points per iteration of loop 0: the product of the other outer extents.
+    int64_t points_per_outer0 = 1;
+};
+
+/// The launch shape of `kernel` (the same one render_cuda() compiles the source for).
+CudaLaunch launch_shape(const ir::LoopKernel& kernel);
+
+/// Outer points the kernel runs for the range [begin, end) of outer loop 0 (after clamping).
+int64_t launch_points(const CudaLaunch& launch, int64_t begin, int64_t end);
+
+/// A good gridDim.x for `points` outer points: one thread (or block) per point, at most
+/// `max_blocks` blocks (the grid-stride loop covers the rest); 0 when there is nothing to run.
+int64_t launch_grid(const CudaLaunch& launch, int64_t points, int64_t max_blocks = 1 << 20);
+
+/// The kernel as a complete CUDA C translation unit defining `extern "C" __global__` function
+/// `name` (a C identifier; the caller makes it unique, e.g. from the kernel cache's hash).
+/// Throws kiln::InternalError for an invalid name or a malformed kernel (dtype mismatches, ops
+/// that cannot appear in a loop kernel, unbound loop variables), like the CPU backend.
+std::string render_cuda(const ir::LoopKernel& kernel, const std::string& name);
+
+}  // namespace kiln::codegen

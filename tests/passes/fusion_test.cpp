@@ -427,3 +427,21 @@ return %11
     CHECK(last.stages.size() == 1);
     CHECK(last.outer == ir::Shape{128, 128});
 }
+
+TEST_CASE("a window read back through a reshape indexes by a plain division", "[lower]") {
+    // x - broadcast(2x2 window max): the window's index is (256 i + j) / 512 * 128 + ... before
+    // simplification; dividing the remainder again leaves i / 2 and j / 2.
+    auto r = run(R"(
+%0 = input 0 : f32[256,256]
+%1 = reshape %0 : f32[128,2,128,2]
+%2 = reduce_max %1 {axes=[1,3]} : f32[128,1,128,1]
+%3 = expand %2 : f32[128,2,128,2]
+%4 = reshape %3 : f32[256,256]
+%5 = sub %0, %4 : f32[256,256]
+return %5
+)");
+    REQUIRE(count_kernels(r.program) == 2);
+    CHECK(ir::print_expr(kernel(r.program, 1).stages[0].value) ==
+          "sub(load[0](add(mul(var0, 256:i64), var1)), "
+          "load[1](add(mul(div(var0, 2:i64), 128:i64), div(var1, 2:i64))))");
+}

@@ -4,6 +4,8 @@
 
 #include <fmt/format.h>
 
+#include "runtime/cuda/driver.h"
+
 namespace kiln {
 
 void check_shape(const std::string& op, const ir::Shape& shape, DType dtype,
@@ -77,6 +79,14 @@ void require_floating(const std::string& op, const ir::Node& n, const std::sourc
     if (!is_floating(n.dtype())) {
         fail<TypeError>(op, "expected a floating tensor, got " + describe(n), loc);
     }
+}
+
+void check_device(const std::string& op, Device device, const std::source_location& loc) {
+    if (device.is_cpu()) return;
+    fail<Error>(op,
+                "device " + device.str() + " is not available: " +
+                    runtime::cuda_unavailable_reason(device.index),
+                loc);
 }
 
 }  // namespace kiln

@@ -39,6 +39,10 @@ std::vector<int64_t> normalize_dims(const std::string& op, const std::vector<int
 /// to a dimensioned one only counts when its category is higher (bool < int < float).
 DType result_type(const ir::Node& a, const ir::Node& b);
 /// Throws TypeError unless the tensor has a floating dtype.
+/// Throws kiln::Error "OP: device cuda:N is not available: WHY at FILE:LINE" for a device this
+/// process cannot put tensors on (today: any CUDA device; WHY says what the driver probe found).
+void check_device(const std::string& op, Device device, const std::source_location& loc);
+
 void require_floating(const std::string& op, const ir::Node& n, const std::source_location& loc);
 
 }  // namespace kiln

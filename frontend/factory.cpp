@@ -19,10 +19,7 @@ using ir::NodeRef;
 using ir::Op;
 
 void check_device(const char* op, const TensorOptions& opts, const std::source_location& loc) {
-    if (!opts.device().is_cpu()) {
-        fail<Error>(op, "device " + opts.device().str() +
-                            " is not available (this build of Kiln has no CUDA backend yet)", loc);
-    }
+    kiln::check_device(op, opts.device(), loc);
 }
 
 Tensor finish(NodeRef n, const TensorOptions& opts, const std::source_location& loc) {

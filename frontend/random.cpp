@@ -43,10 +43,7 @@ DType random_dtype(const char* op, const std::vector<int64_t>& shape, const Tens
     if (!is_floating(dtype))
         fail<TypeError>(op, std::string("needs a floating dtype, got ") + dtype_name(dtype), loc);
     check_shape(op, shape, dtype, loc);
-    if (!opts.device().is_cpu()) {
-        fail<Error>(op, "device " + opts.device().str() +
-                            " is not available (this build of Kiln has no CUDA backend yet)", loc);
-    }
+    check_device(op, opts.device(), loc);
     return dtype;
 }
 

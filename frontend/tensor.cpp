@@ -180,11 +180,7 @@ void realize(const std::vector<Tensor>& tensors, std::source_location loc) {
 
 Tensor Tensor::to(Device device, std::source_location loc) const {
     ir::NodeRef n = node_of(*this, "to", loc);
-    if (!device.is_cpu()) {
-        fail<Error>("to", "device " + device.str() +
-                              " is not available (this build of Kiln has no CUDA backend yet)",
-                    loc);
-    }
+    check_device("to", device, loc);
     return make_tensor(n, device);
 }
 

@@ -8,6 +8,7 @@
 
 #include "kiln/error.h"
 #include "runtime/cpu_allocator.h"
+#include "runtime/cuda/driver.h"
 
 namespace kiln::runtime {
 
@@ -20,7 +21,7 @@ std::atomic<int64_t> g_next_id{1};
 
 std::shared_ptr<Buffer> Buffer::allocate(DType dtype, int64_t numel, Device device) {
     if (!device.is_cpu())
-        throw Error(device.str() + " is not available: this build has no CUDA backend yet");
+        throw Error(device.str() + " is not available: " + cuda_unavailable_reason(device.index));
     if (numel < 0)
         throw ValueError("Buffer::allocate: numel must be >= 0, got " + std::to_string(numel) +
                          " (" + dtype_name(dtype) + ")");

@@ -1,6 +1,7 @@
 #pragma once
 /// Kiln: a deep-learning engine built like a compiler. Include this one header.
 #include "kiln/autograd.h"
+#include "kiln/cuda.h"
 #include "kiln/data.h"
 #include "kiln/device.h"
 #include "kiln/dtype.h"

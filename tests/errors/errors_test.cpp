@@ -2,6 +2,7 @@
 // exception type, and the caller's file:line. Every EXPECT_ERROR stays on one line (the expected
 // line is __LINE__ of the line of the call), so the tables below are exempt from clang-format and
 // from the 100-column limit: one line per mistake reads better than wrapped ones.
+#include "runtime/cuda/driver.h"
 #include <cmath>
 #include <limits>
 #include <type_traits>
@@ -259,10 +260,12 @@ TEST_CASE("errors: accessors of an undefined tensor name themselves", "[errors][
 }
 
 TEST_CASE("errors: devices that are not available", "[errors][device]") {
+    // The reason is what the driver probe found on this machine (no driver, the toolkit's stub,
+    // no device) or, with a GPU, that the CUDA runtime is not built yet.
     Tensor x = f32({2});
-    std::string no_cuda = "device cuda:0 is not available (this build of Kiln has no CUDA backend yet)";
+    std::string no_cuda = "device cuda:0 is not available: " + runtime::cuda_unavailable_reason(0);
     EXPECT_ERROR(Error, x.to(kCUDA), "to: " + no_cuda);
-    EXPECT_ERROR(Error, x.to(Device(kCUDA, 1)), "to: device cuda:1 is not available (this build of Kiln has no CUDA backend yet)");
+    EXPECT_ERROR(Error, x.to(Device(kCUDA, 1)), "to: device cuda:1 is not available: " + runtime::cuda_unavailable_reason(1));
     EXPECT_ERROR(Error, full({2}, 1.0, kCUDA), "full: " + no_cuda);
     EXPECT_ERROR(Error, arange(3, kCUDA), "arange: " + no_cuda);
     EXPECT_ERROR(Error, eye(2, kCUDA), "eye: " + no_cuda);
@@ -271,7 +274,7 @@ TEST_CASE("errors: devices that are not available", "[errors][device]") {
 }
 
 TEST_CASE("errors: zeros/ones on an unavailable device name themselves", "[errors][device]") {
-    std::string no_cuda = "device cuda:0 is not available (this build of Kiln has no CUDA backend yet)";
+    std::string no_cuda = "device cuda:0 is not available: " + runtime::cuda_unavailable_reason(0);
     EXPECT_ERROR(Error, zeros({2}, kCUDA), "zeros: " + no_cuda);
     EXPECT_ERROR(Error, ones({2}, kCUDA), "ones: " + no_cuda);
 }

@@ -1,3 +1,4 @@
+#include "runtime/cuda/driver.h"
 #include <catch2/catch.hpp>
 
 #include <cstdint>
@@ -146,7 +147,8 @@ TEST_CASE("buffers on devices this build cannot use are refused", "[runtime][buf
         Buffer::allocate(kFloat32, 4, Device(kCUDA, 0));
         FAIL("expected kiln::Error");
     } catch (const Error& e) {
-        CHECK(std::string(e.what()) == "cuda:0 is not available: this build has no CUDA backend yet");
+        CHECK(std::string(e.what()) ==
+              "cuda:0 is not available: " + runtime::cuda_unavailable_reason(0));
     }
     CHECK_THROWS_WITH(Buffer::allocate(kInt32, -3),
                       "Buffer::allocate: numel must be >= 0, got -3 (i32)");

@@ -38,11 +38,33 @@ void warn_once(std::string_view what) noexcept {
 
 std::string errno_text(int e) { return std::strerror(e); }
 
+/// Runs a dump step; an exception becomes the one warning: a dump never stops the program.
+template <class Write>
+std::optional<std::filesystem::path> guarded(Write&& write) noexcept {
+    try {
+        return write();
+    } catch (const std::exception& ex) {
+        warn_once(ex.what());
+    } catch (...) {
+        warn_once("unknown error");
+    }
+    return std::nullopt;
+}
+
+/// `text` written atomically to `target`, or the warning saying why not.
+std::optional<std::filesystem::path> write_or_warn(const std::filesystem::path& target,
+                                                   std::string_view text) {
+    std::string problem = support::write_file_atomically(target, text);
+    if (problem.empty()) return target;
+    warn_once(fmt::format("cannot write {}: {}", target.string(), problem));
+    return std::nullopt;
+}
+
 }  // namespace
 
 std::optional<std::filesystem::path> dump_graph(const std::filesystem::path& dir,
                                                 const std::vector<ir::NodeRef>& roots) noexcept {
-    try {
+    return guarded([&]() -> std::optional<std::filesystem::path> {
         std::string text = "# a graph realized by a Kiln program (KILN_DUMP); inspect it with "
                            "`kiln fuse FILE` or `kiln run FILE`\n" +
                            ir::print_graph(roots);
@@ -81,12 +103,7 @@ std::optional<std::filesystem::path> dump_graph(const std::filesystem::path& dir
             warn_once(fmt::format("cannot create {}: {}", target.string(), errno_text(e)));
             return std::nullopt;
         }
-    } catch (const std::exception& ex) {
-        warn_once(ex.what());
-    } catch (...) {
-        warn_once("unknown error");
-    }
-    return std::nullopt;
+    });
 }
 
 std::optional<std::filesystem::path>
@@ -135,24 +152,16 @@ std::string program_kernels_text(const ir::Program& program, const std::string& 
 
 std::optional<std::filesystem::path> dump_kernels(const std::filesystem::path& graph_file,
                                                   const ir::Program& program) noexcept {
-    try {
-        std::filesystem::path target = kernels_file_for(graph_file);
-        std::string text = program_kernels_text(program, graph_file.filename().string());
-        std::string problem = support::write_file_atomically(target, text);
-        if (problem.empty()) return target;
-        warn_once(fmt::format("cannot write {}: {}", target.string(), problem));
-    } catch (const std::exception& ex) {
-        warn_once(ex.what());
-    } catch (...) {
-        warn_once("unknown error");
-    }
-    return std::nullopt;
+    return guarded([&] {
+        return write_or_warn(kernels_file_for(graph_file),
+                             program_kernels_text(program, graph_file.filename().string()));
+    });
 }
 
 std::optional<std::filesystem::path>
 dump_cached_kernels(const std::filesystem::path& compiled_kernels,
                     const std::filesystem::path& graph_file) noexcept {
-    try {
+    return guarded([&]() -> std::optional<std::filesystem::path> {
         std::filesystem::path target = kernels_file_for(graph_file);
         // Link under a temporary name, then rename over the target: one step, and a stale file
         // of that name (left by an earlier run) is replaced.
@@ -171,15 +180,8 @@ dump_cached_kernels(const std::filesystem::path& compiled_kernels,
             "# {} reused the program compiled for an earlier graph (a program cache hit); its "
             "kernels are in {}\n",
             graph_file.filename().string(), compiled_kernels.filename().string());
-        std::string problem = support::write_file_atomically(target, note);
-        if (problem.empty()) return target;
-        warn_once(fmt::format("cannot write {}: {}", target.string(), problem));
-    } catch (const std::exception& ex) {
-        warn_once(ex.what());
-    } catch (...) {
-        warn_once("unknown error");
-    }
-    return std::nullopt;
+        return write_or_warn(target, note);
+    });
 }
 
 }  // namespace kiln::detail

@@ -10,6 +10,7 @@
 
 #include <fmt/format.h>
 
+#include "codegen/expr_error.h"
 #include "kiln/error.h"
 
 namespace kiln::codegen::cuda {
@@ -20,9 +21,7 @@ using ir::NodeRef;
 using ir::Op;
 
 [[noreturn]] void fail(const NodeRef& n, const std::string& what) {
-    std::string text = ir::print_expr(n);
-    if (text.size() > 400) text = text.substr(0, 400) + "...";
-    throw InternalError("cuda codegen: " + what + " in " + text);
+    expr_error("cuda", n, what);
 }
 
 std::string dtype_str(DType t) { return dtype_name(t); }

@@ -8,6 +8,7 @@
 #include "codegen/llvm/math_calls.h"
 #include "codegen/llvm/vector_math.h"
 #include "ir/philox.h"
+#include "codegen/expr_error.h"
 #include "kiln/error.h"
 
 namespace kiln::codegen {
@@ -18,9 +19,7 @@ using ir::NodeRef;
 using ir::Op;
 
 [[noreturn]] void fail(const NodeRef& n, const std::string& what) {
-    std::string text = ir::print_expr(n);
-    if (text.size() > 400) text = text.substr(0, 400) + "...";
-    throw InternalError("cpu codegen: " + what + " in " + text);
+    expr_error("cpu", n, what);
 }
 
 std::string dtype_str(DType t) { return dtype_name(t); }

@@ -83,10 +83,9 @@ void require_floating(const std::string& op, const ir::Node& n, const std::sourc
 
 void check_device(const std::string& op, Device device, const std::source_location& loc) {
     if (device.is_cpu()) return;
-    fail<Error>(op,
-                "device " + device.str() + " is not available: " +
-                    runtime::cuda_unavailable_reason(device.index),
-                loc);
+    std::string why = runtime::cuda_unavailable_reason(device.index);
+    if (why.empty()) return;
+    fail<Error>(op, "device " + device.str() + " is not available: " + why, loc);
 }
 
 }  // namespace kiln

@@ -88,7 +88,7 @@ std::string format_cell(double v, DType t, bool scientific, const runtime::Buffe
 std::ostream& operator<<(std::ostream& os, const Tensor& t) {
     if (!t.defined()) return os << "tensor(undefined)";
     ir::NodeRef value = detail::realized_node(*t.impl(), "print", std::source_location());
-    auto buf = detail::buffer_of(*value);
+    auto buf = detail::host_buffer(*t.impl(), "print", std::source_location());
     const ir::Shape& shape = value->shape();
     std::vector<double> v = values_of(*buf);
     double max_abs = 0, min_abs = INFINITY;

@@ -4,6 +4,7 @@
 // program and swaps each requested tensor's node for an input node owning its result.
 #include "frontend/realize.h"
 
+#include <algorithm>
 #include <atomic>
 #include <filesystem>
 #include <mutex>
@@ -13,6 +14,7 @@
 #include <unordered_map>
 
 #include "codegen/cpu_compiler.h"
+#include "codegen/cuda/cuda_compiler.h"
 #include "frontend/checks.h"
 #include "frontend/const_lifting.h"
 #include "frontend/dump.h"
@@ -32,10 +34,18 @@ namespace {
 using ir::Node;
 using ir::NodeRef;
 
-struct RootsHash {
-    size_t operator()(const std::vector<NodeRef>& roots) const {
-        size_t h = roots.size();
-        for (const NodeRef& r : roots) h = h * 1000003u ^ std::hash<const Node*>{}(r.get());
+/// A program is compiled for a canonical graph on one device.
+struct ProgramKey {
+    std::vector<NodeRef> roots;
+    Device device;
+    bool operator==(const ProgramKey&) const = default;
+};
+
+struct ProgramKeyHash {
+    size_t operator()(const ProgramKey& key) const {
+        size_t h = key.roots.size() * 31u + static_cast<size_t>(key.device.type) * 7u +
+                   static_cast<size_t>(key.device.index);
+        for (const NodeRef& r : key.roots) h = h * 1000003u ^ std::hash<const Node*>{}(r.get());
         return h;
     }
 };
@@ -56,7 +66,7 @@ struct Realizer {
     std::mutex programs_mutex;
     /// Canonical roots -> compiled program. The key keeps the canonical graph alive, so pointer
     /// equality of roots is structural equality.
-    std::unordered_map<std::vector<NodeRef>, std::shared_ptr<ProgramSlot>, RootsHash> programs;
+    std::unordered_map<ProgramKey, std::shared_ptr<ProgramSlot>, ProgramKeyHash> programs;
     /// Nodes the keys keep alive, and the clock of last uses. Past kMaxCachedProgramNodes the
     /// least recently used programs are dropped, so a loop that keeps building new big graphs
     /// does not keep every one of them.
@@ -66,7 +76,7 @@ struct Realizer {
 
     /// Drops least recently used programs past the bound; their keys (graphs) are moved to
     /// `dropped`, to be destroyed after the lock is released.
-    void evict_locked(const ProgramSlot* keep, std::vector<std::vector<NodeRef>>& dropped) {
+    void evict_locked(const ProgramSlot* keep, std::vector<ProgramKey>& dropped) {
         while (cached_nodes > kMaxCachedProgramNodes && programs.size() > 1) {
             auto oldest = programs.end();
             for (auto it = programs.begin(); it != programs.end(); ++it) {
@@ -203,21 +213,21 @@ struct Realizer {
     /// KILN_DUMP file, which gets its kernels file beside it. `hit`: whether the program came
     /// from the cache.
     std::shared_ptr<runtime::CompiledProgram>
-    program_for(const std::vector<NodeRef>& graph, int64_t nodes,
+    program_for(const std::vector<NodeRef>& graph, int64_t nodes, Device device,
                 std::vector<std::shared_ptr<runtime::Buffer>>& inputs,
                 const std::optional<std::filesystem::path>& dumped, bool& hit) {
         std::shared_ptr<ProgramSlot> slot;
-        std::vector<std::vector<NodeRef>> dropped;  // destroyed after the lock, at return
-        std::vector<NodeRef> canonical = graph;
+        std::vector<ProgramKey> dropped;  // destroyed after the lock, at return
+        ProgramKey key{graph, device};
         {
             std::unique_lock lock(programs_mutex);
-            if (!programs.count(canonical)) {
+            if (!programs.count(key)) {
                 lock.unlock();
-                std::vector<NodeRef> lifted = lifter.lift(canonical, inputs);
-                if (!lifted.empty()) canonical = std::move(lifted);
+                std::vector<NodeRef> lifted = lifter.lift(key.roots, inputs);
+                if (!lifted.empty()) key.roots = std::move(lifted);
                 lock.lock();
             }
-            std::shared_ptr<ProgramSlot>& s = programs[canonical];
+            std::shared_ptr<ProgramSlot>& s = programs[key];
             if (!s) {
                 s = std::make_shared<ProgramSlot>();
                 s->nodes = nodes;
@@ -231,7 +241,7 @@ struct Realizer {
         slot->last_use.store(use_clock.fetch_add(1) + 1);
         bool compiled_here = false;
         std::call_once(slot->once, [&] {
-            slot->program = compile(canonical);
+            slot->program = compile(key.roots, device);
             compiled_here = true;
             if (dumped) slot->kernels_file = dump_kernels(*dumped, slot->program->program);
         });
@@ -243,12 +253,18 @@ struct Realizer {
         return slot->program;
     }
 
-    /// Passes, then every kernel compiled (in parallel: kernels are independent).
+    /// Passes, then every kernel compiled for `device` (in parallel: kernels are independent).
     static std::shared_ptr<runtime::CompiledProgram>
-    compile(const std::vector<NodeRef>& canonical) {
+    compile(const std::vector<NodeRef>& canonical, Device device) {
         support::profiler::Span span("compile", "compile");
         auto compiled = std::make_shared<runtime::CompiledProgram>();
+        compiled->device = device;
         compiled->program = passes::compile_graph(canonical);
+        if (device.is_cuda()) {
+            compile_cuda_steps(*compiled);
+            runtime::plan_execution(*compiled);
+            return compiled;
+        }
         std::vector<const ir::LoopKernel*> kernels;
         for (const ir::Step& step : compiled->program.steps) {
             if (const auto* k = std::get_if<ir::KernelStep>(&step)) kernels.push_back(&k->kernel);
@@ -266,6 +282,28 @@ struct Realizer {
             });
         runtime::plan_execution(*compiled);
         return compiled;
+    }
+
+    /// One CUDA launch per kernel, index and conv step (matmuls go to cuBLAS), compiled in
+    /// parallel.
+    static void compile_cuda_steps(runtime::CompiledProgram& compiled) {
+        const std::vector<ir::Step>& steps = compiled.program.steps;
+        const int device = compiled.device.index;
+        compiled.cuda_steps.resize(steps.size());
+        runtime::ThreadPool::global().parallel_for(
+            static_cast<int64_t>(steps.size()), 1, [&](int64_t begin, int64_t end) {
+                codegen::CudaCompiler& compiler = codegen::CudaCompiler::global();
+                for (int64_t i = begin; i < end; ++i) {
+                    auto s = static_cast<size_t>(i);
+                    runtime::CudaLaunchFn& fn = compiled.cuda_steps[s];
+                    if (const auto* k = std::get_if<ir::KernelStep>(&steps[s]))
+                        fn = compiler.compile(k->kernel, device);
+                    else if (const auto* ix = std::get_if<ir::IndexStep>(&steps[s]))
+                        fn = compiler.compile(runtime::index_step_source(*ix), device);
+                    else if (const auto* cv = std::get_if<ir::ConvStep>(&steps[s]))
+                        fn = compiler.compile(runtime::conv_step_source(*cv), device);
+                }
+            });
     }
 };
 
@@ -296,15 +334,18 @@ std::vector<ir::NodeRef> canonical_graph(const std::vector<ir::NodeRef>& roots,
 
 namespace {
 
-/// Runs the realization of `impls`; memory errors are reported by the caller.
-void realize_unchecked(const std::vector<TensorImpl*>& impls) {
+/// Runs the realization of `impls` (all on `device`); memory errors are reported by the
+/// caller.
+void realize_unchecked(const std::vector<TensorImpl*>& impls, Device device) {
     Realizer& r = realizer();
     std::vector<TensorImpl*> targets;
     std::vector<NodeRef> roots;  // keeps the recorded graphs alive while other threads swap
     for (TensorImpl* impl : impls) {
         if (impl->value()) continue;
         NodeRef node = impl->node();
-        if (NodeRef value = r.computed_value(node.get())) {
+        // A value computed on another device is not this tensor's: the program below copies it.
+        NodeRef value = r.computed_value(node.get());
+        if (value && buffer_of(*value)->device() == device) {
             impl->set_value(node, value);
             continue;
         }
@@ -336,7 +377,7 @@ void realize_unchecked(const std::vector<TensorImpl*>& impls) {
     std::optional<std::filesystem::path> dumped = dump_graph_if_requested(canonical);
     bool hit = false;
     std::shared_ptr<runtime::CompiledProgram> compiled =
-        r.program_for(canonical, nodes, inputs, dumped, hit);
+        r.program_for(canonical, nodes, device, inputs, dumped, hit);
     if (span) {
         span.arg("outputs", static_cast<int64_t>(roots.size()));
         span.arg("requested", static_cast<int64_t>(requested));
@@ -353,7 +394,7 @@ void realize_unchecked(const std::vector<TensorImpl*>& impls) {
             // Tensors that shared a node share the value too (also when another thread
             // computed it meanwhile).
             values[i] = r.computed_value_locked(roots[i].get());
-            if (!values[i]) {
+            if (!values[i] || buffer_of(*values[i])->device() != device) {
                 values[i] = input_node(outputs[i], roots[i]->shape());
                 r.remember_locked(roots[i], values[i]);
             }
@@ -366,7 +407,7 @@ void realize_unchecked(const std::vector<TensorImpl*>& impls) {
             std::unique_lock lock(r.computed_mutex);
             for (size_t i = requested; i < roots.size(); ++i) {
                 NodeRef v = r.computed_value_locked(roots[i].get());
-                if (!v) {
+                if (!v || buffer_of(*v)->device() != device) {
                     v = input_node(outputs[i], roots[i]->shape());
                     r.remember_locked(roots[i], v);
                 }
@@ -389,12 +430,25 @@ void realize_impls(const std::vector<TensorImpl*>& impls, const char* op,
     try {
         std::vector<std::shared_ptr<TensorImpl>> extra = co_pending(impls);
         reset_recorded_ops();
-        if (extra.empty()) {
-            realize_unchecked(impls);
+        std::vector<TensorImpl*> all = impls;
+        for (const auto& e : extra) all.push_back(e.get());
+        // One program per device: tensors on different devices are computed separately.
+        Device first = all.empty() ? Device() : all.front()->device;
+        bool one_device = std::all_of(all.begin(), all.end(),
+                                      [&](const TensorImpl* t) { return t->device == first; });
+        if (one_device) {
+            realize_unchecked(all, first);
         } else {
-            std::vector<TensorImpl*> all = impls;
-            for (const auto& e : extra) all.push_back(e.get());
-            realize_unchecked(all);
+            std::vector<Device> devices;
+            for (const TensorImpl* t : all)
+                if (std::find(devices.begin(), devices.end(), t->device) == devices.end())
+                    devices.push_back(t->device);
+            for (Device d : devices) {
+                std::vector<TensorImpl*> group;
+                for (TensorImpl* t : all)
+                    if (t->device == d) group.push_back(t);
+                realize_unchecked(group, d);
+            }
         }
     } catch (const runtime::IndexOutOfRange& e) {
         throw IndexError(index_error_message(e.site, e.value, e.bound));
@@ -406,6 +460,17 @@ void realize_impls(const std::vector<TensorImpl*>& impls, const char* op,
                       "the CPU allocator holds " +
                       runtime::format_bytes(held.bytes_in_use) + " in use and " +
                       runtime::format_bytes(held.bytes_cached) + " cached");
+    }
+}
+
+std::shared_ptr<runtime::Buffer> host_buffer(TensorImpl& impl, const char* op,
+                                             const std::source_location& loc) {
+    std::shared_ptr<runtime::Buffer> buffer = buffer_of(*realized_node(impl, op, loc));
+    if (buffer->device().is_cpu()) return buffer;
+    try {
+        return runtime::copy_to_device(*buffer, Device());  // waits for the device
+    } catch (const runtime::IndexOutOfRange& e) {
+        throw IndexError(index_error_message(e.site, e.value, e.bound));
     }
 }
 

@@ -18,6 +18,11 @@ void realize_impls(const std::vector<TensorImpl*>& impls, const char* op,
                    const std::source_location& loc);
 /// Realizes `impl` and returns its value's input node.
 ir::NodeRef realized_node(TensorImpl& impl, const char* op, const std::source_location& loc);
+/// Realizes `impl` and returns its value's buffer on the CPU: the buffer itself, or a copy of a
+/// device buffer (which waits for the device; a bad index met by queued work is thrown as
+/// kiln::IndexError here).
+std::shared_ptr<runtime::Buffer> host_buffer(TensorImpl& impl, const char* op,
+                                             const std::source_location& loc);
 /// The canonical form of the graph under `roots` (what the program cache is keyed by): realized
 /// buffers become placeholders 0..n-1, appended to `inputs` in order.
 std::vector<ir::NodeRef> canonical_graph(const std::vector<ir::NodeRef>& roots,

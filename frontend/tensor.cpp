@@ -112,7 +112,7 @@ std::shared_ptr<runtime::Buffer> read_buffer(const Tensor& t, const char* op,
                                 " but the tensor is " + describe(*n) + " (use " +
                                 cpp_name(n->dtype()) + " or .to(...))", loc);
     }
-    return detail::buffer_of(*detail::realized_node(*t.impl(), op, loc));
+    return detail::host_buffer(*t.impl(), op, loc);
 }
 }  // namespace
 
@@ -181,6 +181,15 @@ void realize(const std::vector<Tensor>& tensors, std::source_location loc) {
 Tensor Tensor::to(Device device, std::source_location loc) const {
     ir::NodeRef n = node_of(*this, "to", loc);
     check_device("to", device, loc);
+    if (device == impl_->device) return *this;  // as PyTorch: the same tensor
+    // A computed value that needs no gradient is copied now (PyTorch's semantics; the copy is
+    // queued on the device's stream). Otherwise the tensor keeps its expression, computed on
+    // the new device when needed, so gradients flow through the move.
+    ir::NodeRef value = impl_->value();
+    if (value && !n->tracks_grad()) {
+        auto buffer = runtime::copy_to_device(*detail::buffer_of(*value), device);
+        return make_tensor(detail::input_node(buffer, value->shape()), device);
+    }
     return make_tensor(n, device);
 }
 

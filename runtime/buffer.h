@@ -9,9 +9,10 @@
 
 namespace kiln::runtime {
 
-/// Owns `numel` elements of `dtype` on `device`. CPU memory comes from the caching allocator
-/// (64-byte aligned) and goes back to it when the Buffer dies. Not copyable; share it through
-/// std::shared_ptr.
+/// Owns `numel` elements of `dtype` on `device`. Memory comes from the device's caching allocator
+/// (CPU: 64-byte aligned; CUDA: 256-byte aligned, runtime/cuda/cuda_allocator.h) and goes back
+/// to it when the Buffer dies. For a CUDA buffer data() is the device address (not
+/// dereferenceable on the host). Not copyable; share it through std::shared_ptr.
 class Buffer {
 public:
     /// Allocates uninitialized memory. Throws kiln::Error for a device that is unavailable and
@@ -30,6 +31,8 @@ public:
     int64_t id() const { return id_; }
 
 private:
+    static std::shared_ptr<Buffer> allocate_cuda(DType dtype, int64_t numel, size_t bytes,
+                                                 Device device);
     Buffer(void* data, DType dtype, int64_t numel, size_t bytes, Device device);
     void* data_;
     DType dtype_;
@@ -38,6 +41,17 @@ private:
     Device device_;
     int64_t id_;
 };
+
+/// Copies src's elements into dst (same dtype and numel; any pair of devices). Work involving a
+/// device is queued on its stream and returns at once, except a copy to the CPU, which waits
+/// for the data (and so for everything queued before it).
+void copy_buffer(Buffer& dst, const Buffer& src);
+
+/// Sets every byte of `buffer` to 0 (queued on the device's stream for a CUDA buffer).
+void zero_buffer(Buffer& buffer);
+
+/// A new buffer on `device` holding src's elements (copy_buffer's rules).
+std::shared_ptr<Buffer> copy_to_device(const Buffer& src, Device device);
 
 /// "4.00 TiB (4398046511104 bytes)", or "512 bytes", for messages.
 std::string format_bytes(int64_t bytes);

@@ -12,6 +12,7 @@
 #include "kiln/error.h"
 #include "runtime/blas.h"
 #include "runtime/conv.h"
+#include "runtime/cuda/cuda_executor.h"
 #include "runtime/indexing.h"
 #include "runtime/thread_pool.h"
 #include "support/debug.h"
@@ -93,14 +94,25 @@ ExecutionPlan make_plan(const CompiledProgram& compiled) {
                            " does not fit " + buffer_desc(program, b));
         }
     };
+    const bool cuda = compiled.device.is_cuda();
+    KILN_CHECK(!cuda || compiled.cuda_steps.size() == num_steps,
+               "executor: " + std::to_string(compiled.cuda_steps.size()) +
+                   " CUDA launches for " + std::to_string(num_steps) + " steps");
     size_t kernel_index = 0;
     for (size_t s = 0; s < num_steps; ++s) {
         if (const auto* ks = std::get_if<ir::KernelStep>(&program.steps[s])) {
-            KILN_CHECK(kernel_index < compiled.kernels.size() &&
-                           compiled.kernels[kernel_index] != nullptr,
-                       "executor: no compiled function for kernel step " + std::to_string(s) +
-                           " (" + ks->kernel.name + ")");
-            ++kernel_index;
+            if (cuda) {
+                const CudaLaunchFn& fn = compiled.cuda_steps[s];
+                KILN_CHECK(fn.grid == 0 || fn.function != nullptr,
+                           "executor: no CUDA function for kernel step " + std::to_string(s) +
+                               " (" + ks->kernel.name + ")");
+            } else {
+                KILN_CHECK(kernel_index < compiled.kernels.size() &&
+                               compiled.kernels[kernel_index] != nullptr,
+                           "executor: no compiled function for kernel step " + std::to_string(s) +
+                               " (" + ks->kernel.name + ")");
+                ++kernel_index;
+            }
             KILN_CHECK(ks->buffers.size() == ks->kernel.buffers.size(),
                        "executor: kernel " + ks->kernel.name + " has " +
                            std::to_string(ks->kernel.buffers.size()) + " buffers but step " +
@@ -146,7 +158,7 @@ ExecutionPlan make_plan(const CompiledProgram& compiled) {
             }
         }
     }
-    KILN_CHECK(kernel_index == compiled.kernels.size(),
+    KILN_CHECK(cuda ? compiled.kernels.empty() : kernel_index == compiled.kernels.size(),
                "executor: " + std::to_string(compiled.kernels.size()) + " kernels for " +
                    std::to_string(kernel_index) + " kernel steps");
 
@@ -234,6 +246,26 @@ void report_step(const ir::Program& program, const ir::Step& step, int64_t start
     }
 }
 
+/// The end of a run on either device: outputs no step wrote get (uninitialized) buffers, a bad
+/// index met by the run is thrown, and the output buffers are returned.
+std::vector<std::shared_ptr<Buffer>> finish_run(const CompiledProgram& compiled,
+                                                const ExecutionPlan& plan,
+                                                std::vector<std::shared_ptr<Buffer>>& bufs,
+                                                const std::optional<IndexOutOfRange>& bad_index) {
+    const ir::Program& program = compiled.program;
+    for (int64_t b : plan.unwritten_outputs) {
+        const ir::ProgramBuffer& pb = program.buffers[static_cast<size_t>(b)];
+        bufs[static_cast<size_t>(b)] =
+            Buffer::allocate(pb.dtype, ir::numel(pb.shape), compiled.device);
+    }
+    if (bad_index) throw *bad_index;
+    std::vector<std::shared_ptr<Buffer>> results;
+    results.reserve(program.outputs.size());
+    for (int64_t out : program.outputs) results.push_back(bufs[static_cast<size_t>(out)]);
+    g_programs_run.fetch_add(1, std::memory_order_relaxed);
+    return results;
+}
+
 }  // namespace
 
 void plan_execution(CompiledProgram& compiled) { compiled.plan = make_plan(compiled); }
@@ -264,9 +296,15 @@ std::vector<std::shared_ptr<Buffer>> execute(const CompiledProgram& compiled,
                    "executor: input " + std::to_string(i) + " is " + dtype_name(in->dtype()) +
                        " with " + std::to_string(in->numel()) + " elements, program expects " +
                        buffer_desc(program, b));
-        KILN_CHECK(in->device().is_cpu(),
-                   "executor: input " + std::to_string(i) + " is on " + in->device().str());
-        bufs[static_cast<size_t>(b)] = in;
+        // A value from another device is copied here: this is how tensors move.
+        bufs[static_cast<size_t>(b)] =
+            in->device() == compiled.device ? in : copy_to_device(*in, compiled.device);
+    }
+    if (compiled.device.is_cuda()) {
+        CudaStepCounts counts = run_cuda_steps(compiled, *plan, bufs);
+        g_kernels_launched.fetch_add(counts.kernels, std::memory_order_relaxed);
+        g_extern_calls.fetch_add(counts.externs, std::memory_order_relaxed);
+        return finish_run(compiled, *plan, bufs, std::nullopt);
     }
 
     std::vector<void*> pointers;
@@ -317,17 +355,7 @@ std::vector<std::shared_ptr<Buffer>> execute(const CompiledProgram& compiled,
         // Freed temps go back to the caching allocator, so later steps reuse warm memory.
         for (int64_t b : plan->release_after[s]) bufs[static_cast<size_t>(b)].reset();
     }
-    for (int64_t b : plan->unwritten_outputs) {
-        const ir::ProgramBuffer& pb = program.buffers[static_cast<size_t>(b)];
-        bufs[static_cast<size_t>(b)] = Buffer::allocate(pb.dtype, ir::numel(pb.shape));
-    }
-
-    if (bad_index) throw *bad_index;
-    std::vector<std::shared_ptr<Buffer>> results;
-    results.reserve(program.outputs.size());
-    for (int64_t out : program.outputs) results.push_back(bufs[static_cast<size_t>(out)]);
-    g_programs_run.fetch_add(1, std::memory_order_relaxed);
-    return results;
+    return finish_run(compiled, *plan, bufs, bad_index);
 }
 
 std::string step_label(const ir::Step& step) {

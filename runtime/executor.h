@@ -8,6 +8,7 @@
 
 #include "ir/program.h"
 #include "runtime/buffer.h"
+#include "runtime/cuda/driver.h"
 #include "runtime/kernel_fn.h"
 
 namespace kiln::runtime {
@@ -34,10 +35,23 @@ struct ExecutionPlan {
     }
 };
 
-/// A program and its compiled kernels: kernels[i] runs the i-th KernelStep (in step order).
+/// A CUDA function and how to launch it: gridDim (grid, 1, 1), blockDim (block, 1, 1). Loop
+/// kernels take codegen/cuda/cuda_source.h's parameters, gather/scatter_add and conv steps
+/// runtime/cuda/extern_kernels.h's. grid 0: nothing to run.
+struct CudaLaunchFn {
+    CUfunction function = nullptr;
+    unsigned grid = 0;
+    unsigned block = 0;
+};
+
+/// A program compiled for one device. On the CPU, kernels[i] runs the i-th KernelStep (in step
+/// order). On a CUDA device, cuda_steps[s] launches step s (kernel, index and conv steps;
+/// matmul steps go to cuBLAS and have an empty entry) and `kernels` is empty.
 struct CompiledProgram {
     ir::Program program;
+    Device device;
     std::vector<KernelFn> kernels;
+    std::vector<CudaLaunchFn> cuda_steps;
     /// Filled by plan_execution(); when it does not match the program, execute() makes a plan
     /// for that run only.
     ExecutionPlan plan;
@@ -58,9 +72,12 @@ struct ExecutorStats {
 };
 
 /// Runs `compiled` with inputs[i] bound to input placeholder i (dtype and numel must match) and
-/// returns one buffer per program output (an output that is an input returns that input).
-/// Kernels run on ThreadPool::global(); an exception from a kernel propagates and the run's
-/// buffers are released. Several threads may run programs at the same time.
+/// returns one buffer per program output (an output that is an input returns that input), on
+/// the program's device. An input on another device is copied there first (that is how tensors
+/// move between devices). CPU kernels run on ThreadPool::global(); an exception from a kernel
+/// propagates and the run's buffers are released. CUDA programs are queued on the device's
+/// stream and execute() returns before they finish (reads synchronize). Several threads may
+/// run programs at the same time.
 std::vector<std::shared_ptr<Buffer>> execute(const CompiledProgram& compiled,
                                              const std::vector<std::shared_ptr<Buffer>>& inputs);
 

@@ -4,6 +4,8 @@
 #include "codegen/cuda/nvrtc.h"
 
 #include <dlfcn.h>
+
+#include <cstdlib>
 #include <filesystem>
 #include <memory>
 #include <sstream>
@@ -74,8 +76,10 @@ bool bind(Api& a, void* lib, std::string& error) {
 Api load() {
     Api a;
     std::string tried;
-    for (const char* path : kCandidates) {
-        void* lib = dlopen(path, RTLD_NOW | RTLD_LOCAL);
+    std::vector<std::string> candidates(std::begin(kCandidates), std::end(kCandidates));
+    if (const char* p = std::getenv("KILN_NVRTC_LIBRARY"); p && *p) candidates = {p};
+    for (const std::string& path : candidates) {
+        void* lib = dlopen(path.c_str(), RTLD_NOW | RTLD_LOCAL);
         std::string why;
         if (lib && bind(a, lib, why)) {
             a.lib = lib;  // kept for the life of the process

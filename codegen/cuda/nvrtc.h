@@ -4,7 +4,8 @@
 /// compiles to PTX or CUBIN without a GPU. Thread-safe.
 ///
 /// Looked for, in order: libnvrtc.so.13, libnvrtc.so.12, libnvrtc.so (the loader's search
-/// path), then /usr/local/cuda/lib64/libnvrtc.so.13 and /usr/local/cuda/lib64/libnvrtc.so.
+/// path), then /usr/local/cuda/lib64/libnvrtc.so.13 and /usr/local/cuda/lib64/libnvrtc.so;
+/// only $KILN_NVRTC_LIBRARY when that is set (tests use tests/fake_cuda's stand-in that way).
 #include <string>
 #include <vector>
 

@@ -13,7 +13,7 @@ namespace {
 
 /// The contiguous bytes of a realized tensor.
 std::shared_ptr<runtime::Buffer> bytes_of(const Tensor& t, const char* op, const std::source_location& loc) {
-    return detail::buffer_of(*detail::realized_node(*t.impl(), op, loc));
+    return detail::host_buffer(*t.impl(), op, loc);
 }
 
 /// Rows `indices` of `t` (first dim) as a new tensor.

@@ -22,7 +22,7 @@ Tensor zeros_input(const Tensor& like) {
     // like every later step, and compiles the same program (one program for the whole loop).
     std::vector<int64_t> shape = like.sizes();
     auto buffer = runtime::Buffer::allocate(like.dtype(), ir::numel(shape), like.device());
-    if (buffer->bytes() > 0) std::memset(buffer->data(), 0, buffer->bytes());
+    runtime::zero_buffer(*buffer);
     return make_tensor(kiln::detail::input_node(buffer, shape), like.device());
 }
 

@@ -238,7 +238,7 @@ void save_safetensors(const std::map<std::string, Tensor>& tensors, const std::s
     uint64_t offset = 0;
     for (const auto& [name, t] : tensors) {
         ir::NodeRef n = detail::realized_node(*t.impl(), op, loc);
-        buffers.push_back(detail::buffer_of(*n));
+        buffers.push_back(detail::host_buffer(*t.impl(), op, loc));
         uint64_t bytes = static_cast<uint64_t>(ir::numel(n->shape())) * dtype_size(n->dtype());
         header[name] = {{"dtype", st_dtype(n->dtype())},
                         {"shape", n->shape()},

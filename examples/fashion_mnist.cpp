@@ -4,7 +4,8 @@
 // the epochs, the engine's compile statistics, and a save / reload / re-test of the model.
 //
 //   build/release/examples/fashion_mnist [--model mlp|cnn] [--epochs N] [--batch-size N]
-//       [--lr X] [--seed S] [--threads N] [--data DIR] [--save PATH] [--init PATH] [--quiet]
+//       [--lr X] [--seed S] [--threads N] [--data DIR] [--save PATH] [--init PATH]
+//       [--device cpu|cuda] [--quiet]
 #include <unistd.h>
 
 #include <chrono>
@@ -35,6 +36,7 @@ struct Args {
     std::string data = "/usr/share/datasets/fashion-mnist";
     std::string save;  // default: fashion_mnist_<model>.safetensors
     std::string init;  // initial weights (safetensors); empty: drawn after manual_seed
+    kiln::Device device = kiln::kCPU;
     bool quiet = false;
 };
 
@@ -42,7 +44,7 @@ struct Args {
     std::fprintf(status ? stderr : stdout,
                  "usage: fashion_mnist [--model mlp|cnn] [--epochs N] [--batch-size N] [--lr X]\n"
                  "                     [--seed S] [--threads N] [--data DIR] [--save PATH] [--init PATH]\n"
-                 "                     [--quiet]\n"
+                 "                     [--device cpu|cuda] [--quiet]\n"
                  "Trains on Fashion-MNIST (IDX files, gzipped or not, in DIR; default\n"
                  "/usr/share/datasets/fashion-mnist from Debian's dataset-fashion-mnist).\n"
                  "  --model      mlp: 784-512-512-10 ReLU (5 epochs); cnn: conv 1->16, pool,\n"
@@ -50,6 +52,7 @@ struct Args {
                  "  --save       where the trained model goes (default fashion_mnist_MODEL.safetensors)\n"
                  "  --init       start from these weights (safetensors, e.g. written by\n"
                  "               bench/fashion_mnist_torch.py --write-init) instead of drawing them\n"
+                 "  --device     where the model trains (default cpu); cuda needs an NVIDIA GPU\n"
                  "  --quiet      no progress bar, even on a terminal\n");
     std::exit(status);
 }
@@ -86,7 +89,12 @@ Args parse(int argc, char** argv) {
         else if (opt == "--data") a.data = v;
         else if (opt == "--save") a.save = v;
         else if (opt == "--init") a.init = v;
-        else {
+        else if (opt == "--device" && (v == "cpu" || v == "cuda"))
+            a.device = v == "cpu" ? kiln::Device(kiln::kCPU) : kiln::Device(kiln::kCUDA);
+        else if (opt == "--device") {
+            std::fprintf(stderr, "fashion_mnist: --device must be cpu or cuda, got '%s'\n", v.c_str());
+            usage(2);
+        } else {
             std::fprintf(stderr, "fashion_mnist: unknown option %s\n", opt.c_str());
             usage(2);
         }
@@ -109,14 +117,18 @@ nn::Sequential make_model(const std::string& kind) {
                           nn::ReLU(), nn::MaxPool2d(2), nn::Flatten(), nn::Linear(1568, 10));
 }
 
-/// Fraction of `dataset` that `model` classifies right (eval mode, no gradients).
-double accuracy(nn::Sequential& model, const std::shared_ptr<data::MNIST>& dataset) {
+/// Fraction of `dataset` that `model` (on `device`) classifies right (eval mode, no gradients).
+double accuracy(nn::Sequential& model, const std::shared_ptr<data::MNIST>& dataset,
+                kiln::Device device) {
     kiln::NoGradGuard no_grad;
     model->eval();
     data::DataLoader loader(dataset, data::DataLoaderOptions(1000));
     int64_t right = 0;
     for (const data::Example& b : loader)
-        right += (model(b.data).argmax(1) == b.target).to(kiln::kInt64).sum().item<int64_t>();
+        right += (model(b.data.to(device)).argmax(1) == b.target.to(device))
+                     .to(kiln::kInt64)
+                     .sum()
+                     .item<int64_t>();
     model->train();
     return double(right) / double(dataset->size());
 }
@@ -164,6 +176,12 @@ int main(int argc, char** argv) {
     bool live = !args.quiet && isatty(STDOUT_FILENO);
     try {
         kiln::manual_seed(args.seed);
+        if (args.device.is_cuda() && !kiln::cuda::is_available()) {
+            // Say so before reading the data set (kiln's own error would name the reason too).
+            std::fprintf(stderr, "fashion_mnist: --device cuda, but %s\n",
+                         kiln::cuda::unavailable_reason().c_str());
+            return 1;
+        }
         auto t0 = Clock::now();
         auto train = std::make_shared<data::MNIST>(args.data, data::MNIST::Mode::Train);
         auto test = std::make_shared<data::MNIST>(args.data, data::MNIST::Mode::Test);
@@ -173,11 +191,13 @@ int main(int argc, char** argv) {
 
         nn::Sequential model = make_model(args.model);
         if (!args.init.empty()) kiln::load(model, args.init);
+        model->to(args.device);
         std::cout << model << "\n";
         kiln::optim::SGD optimizer(model->parameters(), kiln::optim::SGDOptions(args.lr).momentum(0.9));
         data::DataLoader loader(train, data::DataLoaderOptions(args.batch_size).shuffle(true).seed(args.seed));
-        std::printf("SGD lr %g momentum 0.9, batch %zu, %d epochs, %zu batches per epoch\n\n", args.lr,
-                    args.batch_size, args.epochs, loader.batches());
+        std::string device = args.device.is_cuda() ? "cuda:0 (" + kiln::cuda::device_name() + ")" : "cpu";
+        std::printf("SGD lr %g momentum 0.9, batch %zu, %d epochs, %zu batches per epoch, on %s\n\n",
+                    args.lr, args.batch_size, args.epochs, loader.batches(), device.c_str());
 
         std::vector<EpochResult> results;
         double first_step = 0;
@@ -190,7 +210,8 @@ int main(int argc, char** argv) {
             for (const data::Example& batch : loader) {
                 auto step_start = Clock::now();
                 optimizer.zero_grad();
-                kiln::Tensor loss = kiln::nn::functional::cross_entropy(model(batch.data), batch.target);
+                kiln::Tensor loss = kiln::nn::functional::cross_entropy(
+                    model(batch.data.to(args.device)), batch.target.to(args.device));
                 loss.backward();
                 optimizer.step();
                 loss_sum += loss.item<float>();  // computed by the step's program: no launch
@@ -204,7 +225,7 @@ int main(int argc, char** argv) {
                 if (live) bar.update(done, samples, loss_sum / double(done), elapsed, done == loader.batches());
             }
             double seconds = std::chrono::duration<double>(Clock::now() - start).count();
-            double acc = accuracy(model, test);
+            double acc = accuracy(model, test, args.device);
             results.push_back({loss_sum / double(done), acc, seconds, double(samples) / seconds});
             if (live) std::printf("\n");
             std::printf("epoch %d/%d: train loss %.4f, test accuracy %.4f, %.2f s, %.0f samples/s\n",
@@ -234,7 +255,8 @@ int main(int argc, char** argv) {
         kiln::save(model, args.save);
         nn::Sequential reloaded = make_model(args.model);
         kiln::load(reloaded, args.save);
-        double again = accuracy(reloaded, test);
+        reloaded->to(args.device);
+        double again = accuracy(reloaded, test, args.device);
         std::printf("saved to %s; reloaded into a fresh model: test accuracy %.4f (%s)\n",
                     args.save.c_str(), again,
                     again == results.back().accuracy ? "the same" : "DIFFERENT");

@@ -4,6 +4,7 @@
 
 #include <fmt/format.h>
 
+#include "frontend/tensor_impl.h"
 #include "runtime/cuda/driver.h"
 
 namespace kiln {
@@ -86,6 +87,32 @@ void check_device(const std::string& op, Device device, const std::source_locati
     std::string why = runtime::cuda_unavailable_reason(device.index);
     if (why.empty()) return;
     fail<Error>(op, "device " + device.str() + " is not available: " + why, loc);
+}
+
+Device common_device(const std::string& op, std::initializer_list<const Tensor*> tensors,
+                     const std::source_location& loc) {
+    const Tensor* first = nullptr;
+    for (const Tensor* t : tensors) {
+        // A 0-d CPU tensor goes with tensors of any device, as in PyTorch (it is a number:
+        // optimizers pass their hyperparameters that way). The program copies it over.
+        if (!t->defined() || (t->device().is_cpu() && t->impl()->node()->rank() == 0)) continue;
+        if (!first) {
+            first = t;
+        } else if (t->device() != first->device()) {
+            auto desc = [](const Tensor& x) {
+                return describe(*x.impl()->node()) + " on " + x.device().str();
+            };
+            fail<Error>(op,
+                        "expected all tensors on the same device, got " +
+                            first->device().str() + " and " + t->device().str() + " (" +
+                            desc(*first) + ", " + desc(*t) + ")",
+                        loc);
+        }
+    }
+    if (first) return first->device();
+    for (const Tensor* t : tensors)
+        if (t->defined()) return t->device();
+    return Device();
 }
 
 }  // namespace kiln

@@ -1,5 +1,6 @@
 #pragma once
 /// Helpers that build the user-facing error messages: "OP: WHAT at FILE:LINE".
+#include <initializer_list>
 #include <source_location>
 #include <string>
 #include <vector>
@@ -7,6 +8,7 @@
 #include "ir/node.h"
 #include "kiln/error.h"
 #include "kiln/options.h"
+#include "kiln/tensor.h"
 
 namespace kiln {
 
@@ -42,6 +44,13 @@ DType result_type(const ir::Node& a, const ir::Node& b);
 /// Throws kiln::Error "OP: device cuda:N is not available: WHY at FILE:LINE" for a device this
 /// process cannot put tensors on (today: any CUDA device; WHY says what the driver probe found).
 void check_device(const std::string& op, Device device, const std::source_location& loc);
+
+/// The device all `tensors` are on (the CPU for none); throws kiln::Error "OP: expected all
+/// tensors on the same device, got cpu and cuda:0 (f32[2,3] on cpu, f32[3] on cuda:0) at
+/// FILE:LINE" when they differ (PyTorch's rule: no implicit copies between devices, except
+/// that a 0-d CPU tensor may join tensors of another device). Undefined tensors are skipped.
+Device common_device(const std::string& op, std::initializer_list<const Tensor*> tensors,
+                     const std::source_location& loc);
 
 void require_floating(const std::string& op, const ir::Node& n, const std::source_location& loc);
 

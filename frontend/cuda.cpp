@@ -14,6 +14,7 @@ namespace kiln::cuda {
 
 bool is_available() { return runtime::cuda_driver_status().available; }
 int device_count() { return runtime::cuda_driver_status().device_count; }
+std::string unavailable_reason() { return runtime::cuda_driver_status().reason; }
 
 void synchronize(int index) {
     try {

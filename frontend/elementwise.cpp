@@ -83,7 +83,8 @@ Tensor compare(const char* name, Op op, bool swap, const NodeRef& x, const NodeR
 Tensor compare_tt(const char* name, Op op, bool swap, Located a, const Tensor& b) {
     const NodeRef& na = node_of(a.t, name, a.loc);
     const NodeRef& nb = node_of(b, name, a.loc);
-    return compare(name, op, swap, na, nb, result_type(*na, *nb), a.t.device(), a.loc);
+    Device device = common_device(name, {&a.t, &b}, a.loc);
+    return compare(name, op, swap, na, nb, result_type(*na, *nb), device, a.loc);
 }
 
 Tensor compare_ts(const char* name, Op op, bool swap, Located a, const Scalar& s) {
@@ -115,7 +116,8 @@ namespace detail {
 Tensor binary_tt(const char* name, Op op, Located a, const Tensor& b) {
     const NodeRef& na = node_of(a.t, name, a.loc);
     const NodeRef& nb = node_of(b, name, a.loc);
-    return make_tensor(arith(name, op, na, nb, result_type(*na, *nb), a.loc), a.t.device());
+    Device device = common_device(name, {&a.t, &b}, a.loc);
+    return make_tensor(arith(name, op, na, nb, result_type(*na, *nb), a.loc), device);
 }
 
 Tensor binary_ts(const char* name, Op op, Located a, const Scalar& s, bool scalar_first) {
@@ -269,6 +271,7 @@ Tensor where(const Tensor& cond, const Tensor& a, const Tensor& b, std::source_l
     if (c->dtype() != DType::Bool) {
         fail<TypeError>("where", "condition must be bool, got " + describe(*c), loc);
     }
+    Device device = common_device("where", {&cond, &a, &b}, loc);
     DType dtype = result_type(*na, *nb);
     ir::Shape shape = broadcast_shapes(
         "where", broadcast_shapes("where", c->shape(), na->shape(), loc), nb->shape(), loc);
@@ -276,7 +279,7 @@ Tensor where(const Tensor& cond, const Tensor& a, const Tensor& b, std::source_l
     return make_tensor(build::where(build::broadcast_to(c, shape),
                                     build::broadcast_to(build::cast(na, dtype), shape),
                                     build::broadcast_to(build::cast(nb, dtype), shape)),
-                       a.device());
+                       device);
 }
 
 // ---- methods

@@ -56,6 +56,7 @@ Tensor from_host(const char* op, int64_t n, Get get, const std::vector<int64_t>&
         case DType::Bool: static_cast<uint8_t*>(p)[i] = v != 0 ? 1 : 0; break;
         }
     }
+    if (opts.device().is_cuda()) buf = runtime::copy_to_device(*buf, opts.device());
     return finish(detail::input_node(buf, shape), opts, loc);
 }
 

@@ -88,7 +88,7 @@ Tensor matmul(const Tensor& ta, const Tensor& tb, std::source_location loc) {
     Shape out = batch;
     if (!a_vec) out.push_back(sa[sa.size() - 2]);
     if (!b_vec) out.push_back(sb.back());
-    return make_tensor(build::reshape(r, out), ta.device());
+    return make_tensor(build::reshape(r, out), common_device("matmul", {&ta, &tb}, loc));
 }
 
 Tensor mm(const Tensor& a, const Tensor& b, std::source_location loc) {

@@ -274,6 +274,7 @@ Tensor cat(const std::vector<Tensor>& tensors, int64_t dim, std::source_location
     for (const Tensor& t : tensors) {
         nodes.push_back(node_of(t, "cat", loc));
         dtype = promote_types(dtype, nodes.back()->dtype());
+        common_device("cat", {&tensors[0], &t}, loc);
     }
     const Shape& first = nodes[0]->shape();
     int64_t d = wrap_dim("cat", dim, first, loc);

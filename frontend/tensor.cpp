@@ -182,11 +182,12 @@ Tensor Tensor::to(Device device, std::source_location loc) const {
     ir::NodeRef n = node_of(*this, "to", loc);
     check_device("to", device, loc);
     if (device == impl_->device) return *this;  // as PyTorch: the same tensor
-    // A computed value that needs no gradient is copied now (PyTorch's semantics; the copy is
-    // queued on the device's stream). Otherwise the tensor keeps its expression, computed on
-    // the new device when needed, so gradients flow through the move.
-    ir::NodeRef value = impl_->value();
-    if (value && !n->tracks_grad()) {
+    // A value that needs no gradient is computed where it is and copied now (PyTorch's
+    // semantics; the copy is queued on the device's stream). A tensor that carries gradients
+    // keeps its expression instead, computed on the new device when needed, so gradients flow
+    // back through the move.
+    if (!n->tracks_grad() || !GradMode::is_enabled()) {
+        ir::NodeRef value = detail::realized_node(*impl_, "to", loc);
         auto buffer = runtime::copy_to_device(*detail::buffer_of(*value), device);
         return make_tensor(detail::input_node(buffer, value->shape()), device);
     }

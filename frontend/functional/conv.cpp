@@ -190,7 +190,8 @@ Tensor conv2d(const Tensor& x, const Tensor& weight, const Tensor& bias,
     }
     Window w = window("conv2d", xs, x.sizes(), {ws[2], ws[3]}, stride, padding, dilation, loc);
     ir::ConvAttr attr{{w.sh, w.sw}, {w.ph, w.pw}, {w.dh, w.dw}, groups};
-    Tensor y = make_tensor(build::conv2d(n, wt, attr), x.device());
+    Tensor y = make_tensor(build::conv2d(n, wt, attr),
+                           common_device("conv2d", {&x, &weight, &bias}, loc));
     if (bias.defined()) {
         NodeRef nb = node_of(bias, "conv2d", loc);
         if (nb->shape() != Shape{ws[0]}) {

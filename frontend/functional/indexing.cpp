@@ -27,6 +27,7 @@ NodeRef index_node(const char* op, const Tensor& index, const std::source_locati
 Tensor embedding(const Tensor& weight, const Tensor& indices, std::source_location loc) {
     NodeRef w = node_of(weight, "embedding", loc);
     NodeRef idx = index_node("embedding", indices, loc);
+    common_device("embedding", {&weight, &indices}, loc);
     if (w->rank() != 2) {
         fail<ShapeError>("embedding", "the weight must be 2-D [num_embeddings, dim], got " +
                                           describe(*w), loc);
@@ -44,6 +45,7 @@ Tensor embedding(const Tensor& weight, const Tensor& indices, std::source_locati
 Tensor index_select(const Tensor& t, int64_t dim, const Tensor& index, std::source_location loc) {
     NodeRef x = node_of(t, "index_select", loc);
     NodeRef idx = index_node("index_select", index, loc);
+    common_device("index_select", {&t, &index}, loc);
     if (idx->rank() > 1) {
         fail<ShapeError>("index_select", "the index must be 1-D, got " + describe(*idx), loc);
     }
@@ -66,6 +68,7 @@ Tensor index_select(const Tensor& t, int64_t dim, const Tensor& index, std::sour
 Tensor gather(const Tensor& t, int64_t dim, const Tensor& index, std::source_location loc) {
     NodeRef x = node_of(t, "gather", loc);
     NodeRef idx = index_node("gather", index, loc);
+    common_device("gather", {&t, &index}, loc);
     if (idx->rank() != x->rank()) {
         fail<ShapeError>("gather", "the index " + describe(*idx) + " must have the rank of " +
                                        describe(*x), loc);

@@ -63,8 +63,9 @@ Tensor dropout(const Tensor& x, double p, bool train, std::source_location loc) 
     require_floating("dropout", *n, loc);
     if (!train || p == 0) return x;
     if (p == 1) return Located(x, loc) * 0.0;
-    Tensor keep = kiln::rand(x.sizes(), TensorOptions(x.dtype()), loc) >= p;
-    return Located(kiln::where(keep, x, kiln::zeros({}, x.dtype()), loc), loc) * (1.0 / (1 - p));
+    TensorOptions like_x = TensorOptions(x.dtype()).device(x.device());
+    Tensor keep = kiln::rand(x.sizes(), like_x, loc) >= p;
+    return Located(kiln::where(keep, x, kiln::zeros({}, like_x), loc), loc) * (1.0 / (1 - p));
 }
 
 }  // namespace kiln

@@ -63,6 +63,7 @@ ir::Shape samples(const char* op, const Tensor& scores, const Tensor& targets, T
 Tensor pick_nll(const char* op, const Tensor& flat_logp, const Tensor& flat_targets,
                 const ir::Shape& shape, const std::source_location& loc) {
     int64_t classes = flat_logp.size(1, loc);
+    common_device(op, {&flat_logp, &flat_targets}, loc);
     int64_t site = detail::index_site(op, "target", std::to_string(classes) + " classes", loc);
     ir::NodeRef idx = build::reshape(node_of(flat_targets, op, loc),
                                      {flat_targets.numel(), 1});

@@ -16,7 +16,7 @@ int64_t fan(const Tensor& t, FanMode mode, const std::source_location& loc) {
     return mode == FanMode::FanIn ? in : out;
 }
 
-TensorOptions like(const Tensor& t) { return TensorOptions().dtype(t.dtype()); }
+TensorOptions like(const Tensor& t) { return TensorOptions().dtype(t.dtype()).device(t.device()); }
 
 void require_float(const char* op, const Tensor& t, const std::source_location& loc) {
     if (!t.defined()) fail<ValueError>(op, "the tensor is undefined", loc);

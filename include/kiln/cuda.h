@@ -17,6 +17,8 @@ namespace kiln::cuda {
 bool is_available();
 /// The number of CUDA devices; 0 without a usable driver.
 int device_count();
+/// Why CUDA is unavailable ("no CUDA driver (...)", "no CUDA device ..."); "" when available.
+std::string unavailable_reason();
 
 /// Waits until all work queued on device `index`'s stream has finished
 /// (torch.cuda.synchronize()). Throws kiln::Error when the device is unavailable, or with the

@@ -9,6 +9,12 @@
 
 namespace kiln {
 
+/// The device factories (tensor, zeros, randn, ...) use when their options name none
+/// (torch.set_default_device): the CPU unless changed. Process-wide. Setting a CUDA device that
+/// is unavailable throws kiln::Error with the reason.
+void set_default_device(Device device);
+Device default_device();
+
 /// How to create a tensor: dtype, device and whether it requires grad. A DType or a Device
 /// converts to options, so `kiln::zeros({2}, kiln::kFloat64)` works as in LibTorch.
 class TensorOptions {
@@ -29,12 +35,13 @@ public:
     /// The dtype if one was set.
     std::optional<DType> dtype_opt() const { return dtype_; }
     DType dtype_or(DType fallback) const { return dtype_.value_or(fallback); }
-    Device device() const { return device_; }
+    /// The device if one was set, else default_device().
+    Device device() const { return device_ ? *device_ : default_device(); }
     bool requires_grad() const { return requires_grad_; }
 
 private:
     std::optional<DType> dtype_;
-    Device device_;
+    std::optional<Device> device_;
     bool requires_grad_ = false;
 };
 

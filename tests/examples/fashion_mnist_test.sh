@@ -60,4 +60,18 @@ grep -q "(the same)$" <<<"$cnn" || fail "CNN save / reload: $cnn"
 if err=$("$example" --data "$dir/missing" 2>&1); then fail "a missing directory succeeded"; fi
 grep -q "$dir/missing" <<<"$err" || fail "the error does not name the directory: $err"
 
+# --device cuda: without a usable GPU it says why and fails before reading any data; with one
+# it trains there (the same save / reload check).
+if err=$("$example" --data "$dir/missing" --device cuda 2>&1); then
+    fail "--device cuda with a missing directory succeeded"
+fi
+if grep -q "^fashion_mnist: --device cuda, but " <<<"$err"; then
+    grep -Eq "but (no CUDA|the CUDA driver)" <<<"$err" || fail "--device cuda: unclear reason: $err"
+else
+    grep -q "$dir/missing" <<<"$err" || fail "--device cuda: unexpected error: $err"
+    gpu=$("$example" --data "$dir" --epochs 1 --device cuda --save "$dir/gpu.safetensors")
+    grep -q "on cuda:0" <<<"$gpu" || fail "--device cuda did not train on the GPU: $gpu"
+    grep -q "(the same)$" <<<"$gpu" || fail "GPU save / reload: $gpu"
+fi
+
 echo "fashion_mnist example: 1 passed, 0 failed"

@@ -54,8 +54,12 @@ TEST_CASE("embedding: an out-of-range id is reported when the value is read",
     const std::string want =
         "embedding: index 7 is out of range [0, 5) (the weight f32[5,3] has 5 rows)" + at(line);
     CHECK(error_of<IndexError>([&] { y.to_vector<float>(); }) == want);
-    CHECK(error_of<IndexError>([&] { y.sum().item<float>(); }) == want);  // read downstream
-    CHECK(error_of<IndexError>([&] { (y * 2).realize(); }) == want);
+    // On the CPU the value is never computed, so every later read reports it again. On a GPU
+    // the gather ran asynchronously and the read that synchronized reported it (once).
+    if (kiln::default_device().is_cpu()) {
+        CHECK(error_of<IndexError>([&] { y.sum().item<float>(); }) == want);  // read downstream
+        CHECK(error_of<IndexError>([&] { (y * 2).realize(); }) == want);
+    }
 
     line = __LINE__ + 1;
     Tensor neg = kiln::embedding(w, ids({-1}, kInt32));

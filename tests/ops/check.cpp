@@ -121,6 +121,7 @@ RefTensor values_of(const Tensor& t) {
 RefTensor read_input(const ir::Node& node) {
     const ir::Node* n = &node;
     auto buf = detail::buffer_of(*n);
+    if (!buf->device().is_cpu()) buf = runtime::copy_to_device(*buf, kCPU);  // waits for it
     RefTensor r{n->dtype(), n->shape(), {}};
     r.values.resize(static_cast<size_t>(buf->numel()));
     const void* p = buf->data();

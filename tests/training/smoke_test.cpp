@@ -16,8 +16,11 @@ TEST_CASE("an MLP learns a synthetic problem; the loop compiles once per batch s
           "[training]") {
     kiln::manual_seed(1);
     // 500 points in 8 dims, labelled by which of 4 random directions they point most along.
-    Tensor x = kiln::randn({500, 8});
-    Tensor directions = kiln::randn({8, 4});
+    // Data sets live on the CPU; batches move to the device the test runs on (the CPU, or a
+    // GPU with KILN_TEST_DEVICE=cuda), as in a LibTorch program.
+    const kiln::Device device = kiln::default_device();
+    Tensor x = kiln::randn({500, 8}, kiln::kCPU);
+    Tensor directions = kiln::randn({8, 4}, kiln::kCPU);
     Tensor y = kiln::matmul(x, directions).argmax(1);
     auto dataset = std::make_shared<kiln::data::TensorDataset>(x, y);
     kiln::data::DataLoader loader(dataset, kiln::data::DataLoaderOptions(64).shuffle(true).seed(5));
@@ -32,7 +35,8 @@ TEST_CASE("an MLP learns a synthetic problem; the loop compiles once per batch s
         int batches = 0;
         for (const kiln::data::Example& b : loader) {
             opt.zero_grad();
-            Tensor loss = kiln::nn::functional::cross_entropy(model(b.data), b.target);
+            Tensor loss = kiln::nn::functional::cross_entropy(model(b.data.to(device)),
+                                                              b.target.to(device));
             loss.backward();
             opt.step();
             sum += loss.item<float>();
@@ -52,14 +56,18 @@ TEST_CASE("an MLP learns a synthetic problem; the loop compiles once per batch s
     CHECK(s.realizations - after_first.realizations == (epochs - 1) * 8);    // one program per step
     kiln::NoGradGuard g;
     model->eval();
-    double right = (model(x).argmax(1) == y).to(kiln::kFloat64).mean().item<double>();
+    double right = (model(x.to(device)).argmax(1) == y.to(device))
+                       .to(kiln::kFloat64)
+                       .mean()
+                       .item<double>();
     CHECK(right > 0.95);
 }
 
 TEST_CASE("memory and live nodes stay flat over 1000 steps of nn + Adam + DataLoader",
           "[training][memory]") {
-    auto dataset = std::make_shared<kiln::data::TensorDataset>(kiln::randn({100, 6}),
-                                                               kiln::randn({100, 2}));
+    const kiln::Device device = kiln::default_device();
+    auto dataset = std::make_shared<kiln::data::TensorDataset>(kiln::randn({100, 6}, kiln::kCPU),
+                                                               kiln::randn({100, 2}, kiln::kCPU));
     kiln::data::DataLoader loader(dataset, kiln::data::DataLoaderOptions(32).shuffle(true));
     nn::Sequential model(nn::Linear(6, 16), nn::GELU(), nn::Linear(16, 2));
     kiln::optim::Adam opt(model->parameters(), kiln::optim::AdamOptions(1e-3));
@@ -70,7 +78,8 @@ TEST_CASE("memory and live nodes stay flat over 1000 steps of nn + Adam + DataLo
             for (const kiln::data::Example& b : loader) {
                 if (steps++ >= total) break;
                 opt.zero_grad();
-                Tensor loss = kiln::nn::functional::mse_loss(model(b.data), b.target);
+                Tensor loss = kiln::nn::functional::mse_loss(model(b.data.to(device)),
+                                                              b.target.to(device));
                 loss.backward();
                 opt.step();
                 schedule.step();

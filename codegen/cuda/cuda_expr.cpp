@@ -343,15 +343,18 @@ std::string ExprRenderer::emit_unary(const NodeRef& np, const std::string& x) {
     case Op::Abs: return call("fabs");
     case Op::Sqrt: return call("sqrt");  // IEEE-rounded (NVRTC's default -prec-sqrt=true)
     case Op::Reciprocal: return fmt::format("{} / {}", f32 ? "1.0f" : "1.0", x);
-    case Op::Exp: return call("exp");
-    case Op::Log: return call("log");
-    case Op::Sin: return call("sin");
-    case Op::Cos: return call("cos");
-    case Op::Tanh: return call("tanh");
-    case Op::Erf: return call("erf");
-    case Op::Sigmoid:
-        need("kiln_sigmoid_" + suffix(t));
-        return fmt::format("kiln_sigmoid_{}({})", suffix(t), x);
+    case Op::Exp:
+    case Op::Log:
+    case Op::Sin:
+    case Op::Cos:
+    case Op::Tanh:
+    case Op::Erf:
+    case Op::Sigmoid: {
+        // Kiln's own algorithms, bit-identical to the CPU backend's (cuda_math.h).
+        std::string h = fmt::format("kiln_{}_{}", ir::op_name(op), suffix(t));
+        need(h);
+        return fmt::format("{}({})", h, x);
+    }
     default: break;
     }
     fail(np, "unsupported unary op");
@@ -435,7 +438,11 @@ std::string ExprRenderer::emit_binary(const NodeRef& np, const std::string& a,
             need(h);
             return fmt::format("{}({}, {})", h, a, b);
         }
-        case Op::Pow: return call("pow");  // C99 special cases, like the CPU's pow
+        case Op::Pow: {  // Kiln's pow (cuda_math.h), bit-identical to the CPU's
+            std::string h = "kiln_pow_" + suffix(t);
+            need(h);
+            return fmt::format("{}({}, {})", h, a, b);
+        }
         case Op::Eq: return infix("==");
         case Op::Ne: return infix("!=");
         case Op::Lt: return infix("<");

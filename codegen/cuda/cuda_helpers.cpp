@@ -1,12 +1,15 @@
 // The device functions rendered kernels call: integer division and powers with ops.def's rules,
-// NaN-propagating max/min, sigmoid, Philox, and block reductions. A translation unit defines
-// only the ones its kernel uses, so small kernels stay small for NVRTC.
+// NaN-propagating max/min, Philox, block reductions, and Kiln's math functions (exp, log, sin,
+// ..., pow: cuda_math.h). A translation unit defines only the ones its kernel uses, so small
+// kernels stay small for NVRTC.
+#include <algorithm>
 #include <array>
 #include <limits>
 
 #include <fmt/format.h>
 
 #include "codegen/cuda/cuda_expr.h"
+#include "codegen/cuda/cuda_math.h"
 #include "ir/philox.h"
 #include "kiln/error.h"
 
@@ -56,18 +59,6 @@ std::string max_min(DType t, bool max) {
                        "{1} {2} kiln_{3}_{4}({2} a, {2} b) {{\n"
                        "    return a != a || b != b ? a + b : f{3}{0}(a, b);\n}}\n",
                        f32 ? "f" : "", kInline, ty, max ? "max" : "min", f32 ? "f32" : "f64");
-}
-
-std::string sigmoid(DType t) {
-    bool f32 = t == DType::Float32;
-    return fmt::format(
-        "// With e = e^-|x| <= 1: 1/(1+e) for x >= 0, e/(1+e) below (the CPU backend's formula):\n"
-        "// no overflow, no cancellation, and NaN takes e (NaN).\n"
-        "{0} {1} kiln_sigmoid_{2}({1} x) {{\n"
-        "    const {1} e = exp{3}(-fabs{3}(x));\n"
-        "    return (x >= {4} ? {5} : e) / ({5} + e);\n}}\n",
-        kInline, f32 ? "float" : "double", f32 ? "f32" : "f64", f32 ? "f" : "",
-        f32 ? "0.0f" : "0.0", f32 ? "1.0f" : "1.0");
 }
 
 std::string philox() {
@@ -167,11 +158,12 @@ std::string block_reduce(const std::string& op, DType t) {
         op, kInline, ty, sx, combine, identity);
 }
 
-/// Helpers without dependencies on later ones come first; block reductions last.
-const std::array<const char*, 15> kOrder = {
-    "kiln_div_i32",     "kiln_mod_i32",     "kiln_div_i64", "kiln_mod_i64",    "kiln_pow_i32",
-    "kiln_pow_i64",     "kiln_max_f32",     "kiln_min_f32", "kiln_max_f64",    "kiln_min_f64",
-    "kiln_sigmoid_f32", "kiln_sigmoid_f64", "kiln_philox",  "kiln_philox_f32", "kiln_philox_f64"};
+/// Helpers without dependencies on later ones come first; math functions and block reductions
+/// last.
+const std::array<const char*, 13> kOrder = {
+    "kiln_div_i32", "kiln_mod_i32",    "kiln_div_i64",   "kiln_mod_i64", "kiln_pow_i32",
+    "kiln_pow_i64", "kiln_max_f32",    "kiln_min_f32",   "kiln_max_f64", "kiln_min_f64",
+    "kiln_philox",  "kiln_philox_f32", "kiln_philox_f64"};
 
 std::string definition(const std::string& name) {
     if (name == "kiln_div_i32") return int_div(DType::Int32, false);
@@ -184,8 +176,6 @@ std::string definition(const std::string& name) {
     if (name == "kiln_min_f32") return max_min(DType::Float32, false);
     if (name == "kiln_max_f64") return max_min(DType::Float64, true);
     if (name == "kiln_min_f64") return max_min(DType::Float64, false);
-    if (name == "kiln_sigmoid_f32") return sigmoid(DType::Float32);
-    if (name == "kiln_sigmoid_f64") return sigmoid(DType::Float64);
     if (name == "kiln_philox") return philox();
     if (name == "kiln_philox_f32") return philox_uniform(DType::Float32);
     if (name == "kiln_philox_f64") return philox_uniform(DType::Float64);
@@ -200,6 +190,8 @@ std::string definition(const std::string& name) {
             if (op == "sum" || op == "max" || op == "min") return block_reduce(op, t);
         }
     }
+    std::string math = math_helper(name);  // kiln_exp_f32, kiln_pow_f64, ...
+    if (!math.empty()) return math;
     throw InternalError("cuda codegen: unknown helper " + name);
 }
 
@@ -209,8 +201,10 @@ std::string ExprRenderer::helper_source() const {
     std::string out;
     for (const char* name : kOrder)
         if (helpers_.count(name)) out += definition(name) + "\n";
+    // Then the math functions (self-contained) and block reductions (which may call max/min).
     for (const std::string& name : helpers_)
-        if (name.rfind("kiln_block_", 0) == 0) out += definition(name) + "\n";
+        if (std::find(kOrder.begin(), kOrder.end(), name) == kOrder.end())
+            out += definition(name) + "\n";
     return out;
 }
 

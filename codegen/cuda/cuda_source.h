@@ -4,10 +4,11 @@
 /// it uses only NVRTC's built-in declarations (math functions, warp shuffles, intrinsics).
 ///
 /// Semantics are ir/ops.def's, as the CPU backend implements them: integer arithmetic wraps,
-/// integer division by 0 gives 0, float->int casts saturate (NaN -> 0), max/min propagate NaN,
-/// transcendentals are CUDA's precise functions (expf, logf, erff, tanhf, powf, sinf...; never
-/// the __expf-style intrinsics), sigmoid is 1/(1+e^-|x|) or e^-|x|/(1+e^-|x|) like the CPU's.
-/// Only sums are reassociated (per-thread partial sums, then a tree over the block).
+/// integer division by 0 gives 0, float->int casts saturate (NaN -> 0), max/min propagate NaN.
+/// Transcendentals (exp, log, sin, cos, tanh, sigmoid, erf, pow) are Kiln's own algorithms, not
+/// CUDA's functions: the CPU backend's, written out operation by operation with non-contracting
+/// intrinsics (codegen/cuda/cuda_math.h), so they are bit-identical to the CPU's (NaN payloads
+/// aside). Only sums are reassociated (per-thread partial sums, then a tree over the block).
 ///
 /// ## Launch contract (what the runtime must do)
 ///

@@ -8,6 +8,8 @@
 /// emitted without fast-math flags (the builder's flags are restored afterwards); callers must
 /// not set no-NaNs/no-infs flags or attributes on these functions, or the special cases fold
 /// away. Uses llvm.fma for error-free steps: fast on FMA hardware (every x86-64 since 2013).
+/// The CUDA backend runs the same algorithms (vector_math_algorithms.h, codegen/cuda/cuda_math.h)
+/// and gets the same bits, given FMA hardware here (llvm.fmuladd must fuse, as it does there).
 #include <llvm/IR/IRBuilder.h>
 
 #include "ir/op.h"

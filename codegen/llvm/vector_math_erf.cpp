@@ -1,4 +1,4 @@
-// erf as straight-line IR (see vector_math.cpp for the ground rules).
+// erf (see vector_math.cpp for the ground rules).
 //
 // double: fdlibm's method and rational approximations (s_erf.c):
 //   ====================================================
@@ -17,17 +17,11 @@
 // erf dominates erf-form gelu, which must run at memory bandwidth). See erf_f32.
 #include <array>
 
-#include <llvm/IR/Intrinsics.h>
-
+#include "codegen/cuda/cuda_math.h"
 #include "codegen/llvm/vector_math_internal.h"
 
 namespace kiln::codegen::vmath {
 namespace {
-
-// x*y + z, fused where the target has FMA (llvm.fma would be a libm call elsewhere).
-llvm::Value* muladd(MathBuilder& m, llvm::Value* x, llvm::Value* y, llvm::Value* z) {
-    return m.b.CreateIntrinsic(llvm::Intrinsic::fmuladd, {m.ft}, {x, y, z});
-}
 
 // float erf. Two pieces, each a polynomial fitted for this file by
 // tests/codegen_math/fit_erf_f32.py (Remez exchange in 30-digit arithmetic; the first piece's
@@ -53,23 +47,26 @@ llvm::Value* muladd(MathBuilder& m, llvm::Value* x, llvm::Value* y, llvm::Value*
 // Exhaustively over every float in [0, 4] (against double erf): max 1.76 ulp (at x = 1.0865,
 // just below the split), with erf(-x) = -erf(x) exactly. Cost: ~35 vector instructions, no
 // division; ~3.7 Gelem/s per thread (0.9x exp) on Zen 5 against 0.7 for the fdlibm form.
-llvm::Value* erf_f32(MathBuilder& m, llvm::Value* x) {
-    llvm::Value* ax = m.fabs(x);
-    llvm::Value* t = m.mul(ax, ax);
+template <class B>
+Value<B> erf_f32(B& m, Value<B> x) {
+    using V = Value<B>;
+    V ax = m.fabs(x);
+    V t = m.mul(ax, ax);
     // c0 = 2/sqrt(pi) = kC0Hi + kC0Lo.
     const double kC0Hi = 0x1.20dd76p+0, kC0Lo = -0x1.f7ac92p-25;
-    llvm::Value* rest = m.poly(t, {kC0Lo, -0x1.81273p-2, 0x1.ce29bcp-4, -0x1.b7be58p-6,
-                                   0x1.523c38p-8, -0x1.976be0p-11, 0x1.28cbd2p-14});
-    llvm::Value* small = muladd(m, ax, m.c(kC0Hi), m.mul(ax, rest));
+    V rest = poly(m, t,
+                  {kC0Lo, -0x1.81273p-2, 0x1.ce29bcp-4, -0x1.b7be58p-6, 0x1.523c38p-8,
+                   -0x1.976be0p-11, 0x1.28cbd2p-14});
+    V small = m.muladd(ax, m.c(kC0Hi), m.mul(ax, rest));
     // Lanes below 1.125 compute garbage here (never inf/NaN: |u| < 3) and select it away; so
     // do lanes above T, where large |x| can give inf or NaN, and those never reach the result.
-    llvm::Value* u = m.sub(ax, m.c(2.5));
-    llvm::Value* e =
-        m.poly(u, {0x1.aab5aap-12, -0x1.1d8178p-9, 0x1.64ec74p-8, -0x1.11a4bcp-7, 0x1.1a6620p-7,
-                   -0x1.909d0cp-8, 0x1.708410p-9, -0x1.220690p-11, -0x1.252120p-12, 0x1.14df8ap-12,
-                   -0x1.11926ap-14, -0x1.f3f6e0p-17, 0x1.462b72p-17, -0x1.05740ap-20});
-    llvm::Value* large = m.sub(m.c(1.0), e);
-    llvm::Value* res = m.sel(m.lt(ax, m.c(1.125)), small, large);
+    V u = m.sub(ax, m.c(2.5));
+    V e = poly(m, u,
+               {0x1.aab5aap-12, -0x1.1d8178p-9, 0x1.64ec74p-8, -0x1.11a4bcp-7, 0x1.1a6620p-7,
+                -0x1.909d0cp-8, 0x1.708410p-9, -0x1.220690p-11, -0x1.252120p-12, 0x1.14df8ap-12,
+                -0x1.11926ap-14, -0x1.f3f6e0p-17, 0x1.462b72p-17, -0x1.05740ap-20});
+    V large = m.sub(m.c(1.0), e);
+    V res = m.sel(m.lt(ax, m.c(1.125)), small, large);
     // NaN fails the compare and keeps the NaN that the arithmetic carried; inf gives 1.
     res = m.sel(m.ge(ax, m.c(0x1.f5a88ap+1)), m.c(1.0), res);
     // Odd function; copysign also gives erf(-0) = -0 and erf(-inf) = -1.
@@ -111,47 +108,51 @@ const ErfTable kErf64 = {
 };
 
 // Per-lane choice among the four intervals' constants.
-llvm::Value* pick(MathBuilder& m, llvm::Value* in0, llvm::Value* in1, llvm::Value* in2, double c0,
-                  double c1, double c2, double c3) {
-    llvm::Value* v = c2 == c3 ? m.c(c3) : m.sel(in2, m.c(c2), m.c(c3));
+template <class B>
+Value<B> pick(B& m, Value<B> in0, Value<B> in1, Value<B> in2, double c0, double c1, double c2,
+              double c3) {
+    using V = Value<B>;
+    V v = c2 == c3 ? m.c(c3) : m.sel(in2, m.c(c2), m.c(c3));
     v = c1 == c2 && c2 == c3 ? v : m.sel(in1, m.c(c1), v);
     return c0 == c1 && c1 == c2 && c2 == c3 ? v : m.sel(in0, m.c(c0), v);
 }
 
 // double erf, fdlibm's intervals (see the top of the file).
-llvm::Value* erf_f64(MathBuilder& m, llvm::Value* x) {
+template <class B>
+Value<B> erf_f64(B& m, Value<B> x) {
+    using V = Value<B>;
     const ErfTable& tab = kErf64;
-    llvm::Value* ax = m.fabs(x);
+    V ax = m.fabs(x);
     // Interval masks; NaN fails every compare and lands in the last interval (stays NaN).
-    llvm::Value* in0 = m.lt(ax, m.c(0.84375));
-    llvm::Value* in1 = m.lt(ax, m.c(1.25));
-    llvm::Value* in2 = m.lt(ax, m.c(1 / 0.35));
+    V in0 = m.lt(ax, m.c(0.84375));
+    V in1 = m.lt(ax, m.c(1.25));
+    V in2 = m.lt(ax, m.c(1 / 0.35));
     // The variable of each interval's rational function. Lanes of the first two intervals
     // would make 1/x^2 huge; they use t from their own interval anyway.
-    llvm::Value* x2 = m.mul(ax, ax);
-    llvm::Value* t_tail = m.div(m.c(1.0), m.sel(in1, m.c(1.0), x2));
-    llvm::Value* t = m.sel(in0, x2, m.sel(in1, m.sub(ax, m.c(1.0)), t_tail));
+    V x2 = m.mul(ax, ax);
+    V t_tail = m.div(m.c(1.0), m.sel(in1, m.c(1.0), x2));
+    V t = m.sel(in0, x2, m.sel(in1, m.sub(ax, m.c(1.0)), t_tail));
 
-    std::vector<llvm::Value*> num, den;
+    std::vector<V> num, den;
     for (size_t i = 0; i < 8; ++i)
         num.push_back(
             pick(m, in0, in1, in2, tab.num[0][i], tab.num[1][i], tab.num[2][i], tab.num[3][i]));
     for (size_t i = 0; i < 9; ++i)
         den.push_back(
             pick(m, in0, in1, in2, tab.den[0][i], tab.den[1][i], tab.den[2][i], tab.den[3][i]));
-    llvm::Value* ratio = m.div(m.poly(t, num), m.poly(t, den));
+    V ratio = m.div(poly(m, t, num), poly(m, t, den));
 
-    llvm::Value* r0 = m.fma(ax, ratio, ax);        // [0, 0.84375)
-    llvm::Value* r1 = m.add(m.c(tab.erx), ratio);  // [0.84375, 1.25)
+    V r0 = m.fma(ax, ratio, ax);        // [0, 0.84375)
+    V r1 = m.add(m.c(tab.erx), ratio);  // [0.84375, 1.25)
     // 1 - exp(-x^2 - 0.5625 + R/S)/|x|. x^2 is carried as x2 + x2_lo (fma gives the rounding
     // error exactly), so the exponent is accurate to the last bit even for larger |x|.
-    llvm::Value* x2_lo = m.fma(ax, ax, m.neg(x2));
-    llvm::Value* arg = m.add(m.sub(m.neg(x2), m.c(0.5625)), m.sub(ratio, x2_lo));
+    V x2_lo = m.fma(ax, ax, m.neg(x2));
+    V arg = m.add(m.sub(m.neg(x2), m.c(0.5625)), m.sub(ratio, x2_lo));
     // Lanes that use this formula have arg > -37. Larger |x| (result 1 below) would make exp
     // produce denormals, which cost ~100x on x86 even in discarded lanes: clamp them away.
     arg = m.sel(m.lt(arg, m.c(-40.0)), m.c(-40.0), arg);
-    llvm::Value* r2 = m.sub(m.c(1.0), m.div(exp_impl(m, arg), ax));
-    llvm::Value* res = m.sel(in0, r0, m.sel(in1, r1, r2));
+    V r2 = m.sub(m.c(1.0), m.div(exp_impl(m, arg), ax));
+    V res = m.sel(in0, r0, m.sel(in1, r1, r2));
     res = m.sel(m.ge(ax, m.c(6.0)), m.c(1.0), res);
     // Odd function; copysign also gives erf(-0) = -0 and erf(-inf) = -1.
     return m.copysign(res, x);
@@ -159,8 +160,12 @@ llvm::Value* erf_f64(MathBuilder& m, llvm::Value* x) {
 
 }  // namespace
 
-llvm::Value* erf_impl(MathBuilder& m, llvm::Value* x) {
+template <class B>
+Value<B> erf_impl(B& m, Value<B> x) {
     return m.f64 ? erf_f64(m, x) : erf_f32(m, x);
 }
+
+template llvm::Value* erf_impl(MathBuilder&, llvm::Value*);
+template std::string erf_impl(cuda::MathWriter&, std::string);
 
 }  // namespace kiln::codegen::vmath

@@ -1,22 +1,24 @@
 #pragma once
-/// Internal helpers shared by the vector math emitters (vector_math*.cpp). Not part of Kiln's
-/// interface: only codegen/llvm includes it.
+/// The LLVM builder of the vector math algorithms (vector_math_algorithms.h). Not part of Kiln's
+/// interface: only codegen/ includes it.
 ///
-/// Every helper emits straight-line IR (arithmetic, bit casts, integer ops, selects and
-/// intrinsics that the loop vectorizer widens: fma, fabs, floor, rint, copysign), so a loop
-/// calling them stays one basic block and vectorizes.
+/// Every operation emits straight-line IR (arithmetic, bit casts, integer ops, selects and
+/// intrinsics that the loop vectorizer widens: fma, fmuladd, fabs, floor, rint, copysign), so a
+/// loop calling the algorithms stays one basic block and vectorizes.
 #include <cstdint>
-#include <initializer_list>
-#include <vector>
 
 #include <llvm/IR/IRBuilder.h>
+
+#include "codegen/llvm/vector_math_algorithms.h"
 
 namespace kiln::codegen::vmath {
 
 /// Emits code for one floating type: float or double, scalar or fixed vector. Constants are
-/// splats of that type, so the same emitter code serves all four shapes.
+/// splats of that type, so the same algorithm code serves all four shapes.
 class MathBuilder {
 public:
+    using Value = llvm::Value*;
+
     /// Emits through `b` for values of type `t` (float/double or a vector of them).
     MathBuilder(llvm::IRBuilder<>& b, llvm::Type* t);
 
@@ -27,65 +29,58 @@ public:
     int mant_bits;   ///< 23 or 52
     int bias;        ///< 127 or 1023
 
-    llvm::Value* c(double v) const;    ///< floating constant (splat)
-    llvm::Value* ci(int64_t v) const;  ///< integer constant (splat)
-    llvm::Value* inf() const;
-    llvm::Value* nan() const;
+    Value c(double v) const;    ///< floating constant (splat)
+    Value ci(int64_t v) const;  ///< integer constant (splat)
+    Value inf() const;
+    Value nan() const;
 
-    llvm::Value* add(llvm::Value* x, llvm::Value* y) { return b.CreateFAdd(x, y); }
-    llvm::Value* sub(llvm::Value* x, llvm::Value* y) { return b.CreateFSub(x, y); }
-    llvm::Value* mul(llvm::Value* x, llvm::Value* y) { return b.CreateFMul(x, y); }
-    llvm::Value* div(llvm::Value* x, llvm::Value* y) { return b.CreateFDiv(x, y); }
-    llvm::Value* neg(llvm::Value* x) { return b.CreateFNeg(x); }
+    Value add(Value x, Value y) { return b.CreateFAdd(x, y); }
+    Value sub(Value x, Value y) { return b.CreateFSub(x, y); }
+    Value mul(Value x, Value y) { return b.CreateFMul(x, y); }
+    Value div(Value x, Value y) { return b.CreateFDiv(x, y); }
+    Value neg(Value x) { return b.CreateFNeg(x); }
     /// x*y + z with one rounding (llvm.fma).
-    llvm::Value* fma(llvm::Value* x, llvm::Value* y, llvm::Value* z);
-    llvm::Value* fabs(llvm::Value* x);
-    llvm::Value* floor(llvm::Value* x);
-    llvm::Value* rint(llvm::Value* x);
-    llvm::Value* copysign(llvm::Value* mag, llvm::Value* sign);
-    /// coeffs[0] + t*coeffs[1] + ... (Estrin's scheme with llvm.fmuladd).
-    llvm::Value* poly(llvm::Value* t, std::initializer_list<double> coeffs);
-    /// The same with per-lane coefficients (already emitted values).
-    llvm::Value* poly(llvm::Value* t, const std::vector<llvm::Value*>& coeffs);
+    Value fma(Value x, Value y, Value z);
+    /// x*y + z by llvm.fmuladd: fused on FMA hardware, plain multiply-add elsewhere (where
+    /// llvm.fma would become a libm call).
+    Value muladd(Value x, Value y, Value z);
+    Value fabs(Value x);
+    Value floor(Value x);
+    Value rint(Value x);
+    Value copysign(Value mag, Value sign);
 
     // Ordered comparisons are false for NaN; that is relied on to keep NaN flowing through
-    // the select-based clamps below.
-    llvm::Value* lt(llvm::Value* x, llvm::Value* y) { return b.CreateFCmpOLT(x, y); }
-    llvm::Value* le(llvm::Value* x, llvm::Value* y) { return b.CreateFCmpOLE(x, y); }
-    llvm::Value* gt(llvm::Value* x, llvm::Value* y) { return b.CreateFCmpOGT(x, y); }
-    llvm::Value* ge(llvm::Value* x, llvm::Value* y) { return b.CreateFCmpOGE(x, y); }
-    llvm::Value* eq(llvm::Value* x, llvm::Value* y) { return b.CreateFCmpOEQ(x, y); }
-    llvm::Value* ne(llvm::Value* x, llvm::Value* y) { return b.CreateFCmpONE(x, y); }
-    llvm::Value* isnan(llvm::Value* x) { return b.CreateFCmpUNO(x, x); }
-    llvm::Value* sel(llvm::Value* cond, llvm::Value* x, llvm::Value* y) {
-        return b.CreateSelect(cond, x, y);
-    }
-    llvm::Value* and_(llvm::Value* x, llvm::Value* y) { return b.CreateAnd(x, y); }
-    llvm::Value* or_(llvm::Value* x, llvm::Value* y) { return b.CreateOr(x, y); }
-    llvm::Value* not_(llvm::Value* x) { return b.CreateNot(x); }
+    // the select-based clamps of the algorithms.
+    Value lt(Value x, Value y) { return b.CreateFCmpOLT(x, y); }
+    Value le(Value x, Value y) { return b.CreateFCmpOLE(x, y); }
+    Value gt(Value x, Value y) { return b.CreateFCmpOGT(x, y); }
+    Value ge(Value x, Value y) { return b.CreateFCmpOGE(x, y); }
+    Value eq(Value x, Value y) { return b.CreateFCmpOEQ(x, y); }
+    Value ne(Value x, Value y) { return b.CreateFCmpONE(x, y); }
+    Value isnan(Value x) { return b.CreateFCmpUNO(x, x); }
+    Value sel(Value cond, Value x, Value y) { return b.CreateSelect(cond, x, y); }
+    Value and_(Value x, Value y) { return b.CreateAnd(x, y); }
+    Value or_(Value x, Value y) { return b.CreateOr(x, y); }
+    Value not_(Value x) { return b.CreateNot(x); }
 
-    llvm::Value* as_int(llvm::Value* x) { return b.CreateBitCast(x, it); }
-    llvm::Value* as_float(llvm::Value* i) { return b.CreateBitCast(i, ft); }
-    /// True where the sign bit of x is set (also for -0 and negative NaN).
-    llvm::Value* signbit(llvm::Value* x);
-    /// 2^k for integer k in the normal exponent range (no checks).
-    llvm::Value* pow2i(llvm::Value* k);
+    Value as_int(Value x) { return b.CreateBitCast(x, it); }
+    Value as_float(Value i) { return b.CreateBitCast(i, ft); }
+    Value iadd(Value x, Value y) { return b.CreateAdd(x, y); }
+    Value isub(Value x, Value y) { return b.CreateSub(x, y); }
+    Value ishl(Value x, Value y) { return b.CreateShl(x, y); }
+    Value iashr(Value x, Value y) { return b.CreateAShr(x, y); }
+    Value iand(Value x, Value y) { return b.CreateAnd(x, y); }
+    Value ixor(Value x, Value y) { return b.CreateXor(x, y); }
+    Value ieq(Value x, Value y) { return b.CreateICmpEQ(x, y); }
+    Value ine(Value x, Value y) { return b.CreateICmpNE(x, y); }
+    Value ilt(Value x, Value y) { return b.CreateICmpSLT(x, y); }
+    Value to_int(Value x) { return b.CreateFPToSI(x, it); }
+    Value to_float(Value i) { return b.CreateSIToFP(i, ft); }
+
+    /// The builder for double elements of the same shape.
+    MathBuilder wide() const;
+    Value fpext(Value x);    ///< into wide()'s type
+    Value fptrunc(Value x);  ///< from wide()'s type
 };
-
-/// exp(x) without its own NaN handling beyond propagation; `x_lo`, when given, is a small
-/// correction added to x (double-double input, used by pow). Overflow gives inf, underflow
-/// gradual denormals then 0. NaN in gives NaN.
-llvm::Value* exp_impl(MathBuilder& m, llvm::Value* x, llvm::Value* x_lo = nullptr);
-/// log(x) for finite x > 0 (denormals included); other inputs give unspecified finite or NaN
-/// values (no poison), to be replaced by the caller's special cases.
-llvm::Value* log_core(MathBuilder& m, llvm::Value* x);
-/// log(x) with C's special cases.
-llvm::Value* log_impl(MathBuilder& m, llvm::Value* x);
-/// sin(x) (is_cos false) or cos(x).
-llvm::Value* sincos_impl(MathBuilder& m, llvm::Value* x, bool is_cos);
-/// erf(x).
-llvm::Value* erf_impl(MathBuilder& m, llvm::Value* x);
-/// pow(x, y) with C99's special cases.
-llvm::Value* pow_impl(MathBuilder& m, llvm::Value* x, llvm::Value* y);
 
 }  // namespace kiln::codegen::vmath

@@ -84,7 +84,7 @@ TEST_CASE("CUDA source: outer loops split the flat point number", "[cuda]") {
     CHECK(has(src, "const long long v0 = lo + q / 60u;\n"
                    "        const long long v1 = q / 10u % 6u;\n"
                    "        const long long v2 = q % 10u;\n"));
-    CHECK(has(src, "= exp(t"));  // double precision, not expf
+    CHECK(has(src, "= kiln_exp_f64(t"));  // double precision, Kiln's exp (cuda_math.h)
     codegen::CudaLaunch l = codegen::launch_shape(k);
     CHECK(l.outer0 == 4);
     CHECK(l.points_per_outer0 == 60);

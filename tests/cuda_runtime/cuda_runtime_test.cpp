@@ -127,7 +127,13 @@ TEST_CASE("matmuls go through cuBLAS in float32 unless TF32 is allowed", "[cuda]
     cuda::allow_tf32(false);
 }
 
-TEST_CASE("dropout masks and uniform draws are the same bits on both devices", "[cuda]") {
+TEST_CASE("randn, dropout masks and uniform draws are the same bits on both devices", "[cuda]") {
+    manual_seed(99);
+    std::vector<float> cpu_normal = randn({3, 1000}).to_vector<float>();
+    manual_seed(99);
+    std::vector<float> gpu_normal =
+        randn({3, 1000}, TensorOptions().device(kCUDA)).to_vector<float>();
+    CHECK(bits(cpu_normal) == bits(gpu_normal));
     manual_seed(1234);
     std::vector<float> cpu = rand({3, 1000}).to_vector<float>();
     Tensor cpu_mask = kiln::dropout(ones({2000}), 0.3, true);

@@ -18,7 +18,13 @@ namespace {
 
 /// Bump whenever rendering changes what a kernel computes for the same loop kernel text... The
 /// key holds the whole source, so only changes outside it (NVRTC options) need a bump.
-constexpr int kCudaCodegenVersion = 1;
+constexpr int kCudaCodegenVersion = 2;
+
+/// --fmad=false: NVRTC must not contract a*b + c into one fused operation, because the CPU
+/// backend does not (its IR has no fast-math flags): elementwise results then match the CPU's
+/// bit for bit, as Kiln's math helpers do (they call fmaf themselves where the CPU fuses).
+/// Memory-bound kernels lose nothing measurable; reductions still sum in another order.
+const std::vector<std::string> kNvrtcOptions = {"--fmad=false"};
 
 /// Loop kernels are named after their IR name when it is a C identifier (readable in profilers:
 /// every module holds one kernel, so names need not be unique).
@@ -84,7 +90,7 @@ struct CudaCompiler::Impl {
             else module = nullptr;
         }
         if (!module) {
-            std::vector<char> cubin = compile_cubin(source, name, arch);
+            std::vector<char> cubin = compile_cubin(source, name, arch, kNvrtcOptions);
             compiled++;
             image = std::string(cubin.begin(), cubin.end());
             runtime::check_cuda(api.ModuleLoadData(&module, image->data()),

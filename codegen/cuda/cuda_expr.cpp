@@ -20,9 +20,7 @@ using ir::Node;
 using ir::NodeRef;
 using ir::Op;
 
-[[noreturn]] void fail(const NodeRef& n, const std::string& what) {
-    expr_error("cuda", n, what);
-}
+[[noreturn]] void fail(const NodeRef& n, const std::string& what) { expr_error("cuda", n, what); }
 
 std::string dtype_str(DType t) { return dtype_name(t); }
 
@@ -137,13 +135,24 @@ ExprRenderer::ExprRenderer(const ir::LoopKernel& kernel, CudaWriter& out)
 void ExprRenderer::open_scope() {
     scopes_.emplace_back();
     scope_vars_.emplace_back();
+    scope_loads_.emplace_back();
 }
 
 void ExprRenderer::close_scope() {
     KILN_CHECK(scopes_.size() > 1, "closing the outermost cuda codegen scope");
     for (int64_t v : scope_vars_.back()) vars_[static_cast<size_t>(v)].clear();
+    for (int64_t b : scope_loads_.back()) loads_[static_cast<size_t>(b)].clear();
     scopes_.pop_back();
     scope_vars_.pop_back();
+    scope_loads_.pop_back();
+}
+
+void ExprRenderer::bind_load(int64_t buffer, const std::string& element) {
+    KILN_CHECK(buffer >= 0, "negative buffer");
+    if (loads_.size() <= static_cast<size_t>(buffer))
+        loads_.resize(static_cast<size_t>(buffer) + 1);
+    loads_[static_cast<size_t>(buffer)] = element;
+    scope_loads_.back().push_back(buffer);
 }
 
 void ExprRenderer::bind_var(int64_t index, const std::string& name) {
@@ -303,8 +312,11 @@ std::string ExprRenderer::emit_load(const NodeRef& np) {
         if (ir::const_int(**mask) == 0) return zero_literal(n.dtype());
         mask = nullptr;
     }
-    std::string index = emit(n.input(0));
-    std::string element = fmt::format("b{}[{}]", buf, index);
+    std::string element;
+    if (static_cast<size_t>(buf) < loads_.size() && !loads_[static_cast<size_t>(buf)].empty())
+        element = loads_[static_cast<size_t>(buf)];  // bind_load(): already in a register
+    else
+        element = fmt::format("b{}[{}]", buf, emit(n.input(0)));
     if (n.dtype() == DType::Bool)
         element = fmt::format("({} != 0)", element);  // any nonzero byte is true
     if (!mask) return element;

@@ -54,6 +54,12 @@ public:
     void close_scope();
     /// Binds loop variable `index` to the C variable `name` (a long long) in the current scope.
     void bind_var(int64_t index, const std::string& name);
+    /// Binds every load from `buffer` to the C expression `element` (a value of the buffer's
+    /// memory type, e.g. a vector register's component) in the current scope: the load reads
+    /// it instead of `bK[index]` (its mask still applies). The caller vouches that every load
+    /// of `buffer` in scope reads that element (the vector path of cuda_source.cpp: all index
+    /// the point).
+    void bind_load(int64_t buffer, const std::string& element);
     /// Binds reduce stage `stage`'s result to the C variable `name` (its register type).
     void bind_stage(int64_t stage, const std::string& name);
     /// Forgets temporaries computed from loads of `buffer` (call after storing into it, so
@@ -86,6 +92,8 @@ private:
     std::vector<std::unordered_map<const ir::Node*, std::string>> scopes_;
     std::vector<std::vector<int64_t>> scope_vars_;
     std::vector<std::string> vars_;
+    std::vector<std::vector<int64_t>> scope_loads_;
+    std::vector<std::string> loads_;
     std::vector<std::string> stages_;
     std::set<std::string> helpers_;
     int64_t temps_ = 0;

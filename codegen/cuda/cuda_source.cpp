@@ -70,6 +70,63 @@ void collect_loads(const NodeRef& root, std::vector<Access>& out) {
     }
 }
 
+/// Bytes of one element of `dtype` in memory (bool: one byte).
+int64_t element_bytes(DType dtype) {
+    switch (dtype) {
+    case DType::Float64:
+    case DType::Int64: return 8;
+    case DType::Float32:
+    case DType::Int32: return 4;
+    case DType::Bool: return 1;
+    }
+    throw InternalError("cuda codegen: unknown dtype");
+}
+
+/// Is `n` exactly loop variable 0 (the flat point of a single outer loop), possibly cast?
+bool is_point_index(const Node* n) {
+    while (n && n->op() == Op::Cast && n->inputs().size() == 1 && is_integral(n->dtype()))
+        n = n->input(0).get();
+    return n && n->op() == Op::LoopVar && n->attr_as<ir::VarAttr>().index == 0;
+}
+
+/// Points per thread of the vector path (cuda_source.h): W = 16 bytes / the widest element
+/// (at least 4 bytes) when `kernel` is a per-point kernel over one outer loop whose stages are
+/// all loop-free stores, every load and store indexes exactly the point, and every buffer has
+/// one element per point; else 1. Malformed kernels get 1: the scalar path reports them.
+int64_t vector_width(const ir::LoopKernel& kernel, bool block_per_point) {
+    if (block_per_point || kernel.outer.size() != 1 || kernel.stages.empty()) return 1;
+    const int64_t n = kernel.outer[0];
+    int64_t widest = 4;
+    for (const ir::KernelBuffer& b : kernel.buffers) {
+        if (b.numel != n) return 1;
+        widest = std::max(widest, element_bytes(b.dtype));
+    }
+    auto valid = [&](int64_t buffer) {
+        return buffer >= 0 && static_cast<size_t>(buffer) < kernel.buffers.size();
+    };
+    for (const ir::Stage& st : kernel.stages) {
+        if (st.kind != ir::StageKind::Store || !st.loops.empty() || !st.value ||
+            !is_point_index(st.index.get()) || !valid(st.buffer))
+            return 1;
+        std::vector<Access> loads;
+        collect_loads(st.value, loads);
+        for (const Access& a : loads)
+            if (!valid(a.buffer) || !is_point_index(a.index)) return 1;
+    }
+    int64_t w = 16 / widest;
+    return n >= w ? w : 1;  // fewer points than one group: the scalar loop alone
+}
+
+/// The CUDA vector type of `w` elements of `dtype` (memory representation).
+std::string vector_type(DType dtype, int64_t w) {
+    const char* base = dtype == DType::Float32   ? "float"
+                       : dtype == DType::Float64 ? "double"
+                       : dtype == DType::Int32   ? "int"
+                       : dtype == DType::Int64   ? "longlong"
+                                                 : "uchar";
+    return fmt::format("{}{}", base, w);
+}
+
 class KernelRenderer {
 public:
     KernelRenderer(const ir::LoopKernel& kernel, const std::string& name)
@@ -93,11 +150,15 @@ public:
             else
                 body_.line(fmt::format("const long long points = (hi - lo) * {}LL;",
                                        launch_.points_per_outer0));
+            bool vector = launch_.points_per_thread > 1;
+            if (vector) render_vector_points();
             if (launch_.block_per_point)
                 body_.line("for (long long p = blockIdx.x; p < points; p += gridDim.x) {");
             else
-                body_.line("for (long long p = (long long)blockIdx.x * KILN_BLOCK + threadIdx.x; "
-                           "p < points;\n         p += (long long)gridDim.x * KILN_BLOCK) {");
+                body_.line(fmt::format(
+                    "for (long long p = {}(long long)blockIdx.x * KILN_BLOCK + threadIdx.x; "
+                    "p < points;\n         p += (long long)gridDim.x * KILN_BLOCK) {{",
+                    vector ? "done + " : ""));
             ++body_.indent;
             ex_.open_scope();
             declare_vars("p", kernel_.outer, 0, points < kNarrow, true);
@@ -118,7 +179,10 @@ private:
             "// Kiln loop kernel '{}' as CUDA C (codegen/cuda/cuda_source.h has the launch\n"
             "// contract): blockDim ({}, 1, 1), any gridDim.x >= 1, {}.\n",
             kernel_.name, launch_.block_threads,
-            launch_.block_per_point ? "one block per outer point" : "one thread per outer point");
+            launch_.block_per_point ? "one block per outer point"
+            : launch_.points_per_thread > 1
+                ? fmt::format("{} consecutive outer points per thread", launch_.points_per_thread)
+                : "one thread per outer point");
         s += fmt::format("#define KILN_BLOCK {}\n\n", launch_.block_threads);
         s += ex_.helper_source();
         s += fmt::format("extern \"C\" __global__ void __launch_bounds__(KILN_BLOCK)\n{}(", name_);
@@ -183,6 +247,91 @@ private:
         DType t = kernel_.buffers[static_cast<size_t>(st.buffer)].dtype;
         body_.line(
             fmt::format("b{}[{}] = {};", st.buffer, index, ExprRenderer::to_memory(t, value)));
+    }
+
+    /// The vector path (cuda_source.h): thread t handles the group of W points lo + W * g
+    /// (g = b * block + t, then + G * block, ...) with one W-wide load per buffer read and one
+    /// W-wide store per stage, each lane's value the scalar expression with its loads bound to
+    /// the vectors' components. It runs when lo is a multiple of W and every pointer is aligned
+    /// to its vector; `done` tells the scalar loop after it where to start (the last partial
+    /// group, or everything when the vector path cannot run).
+    void render_vector_points() {
+        const int64_t w = launch_.points_per_thread;
+        static const char* const lane_names[] = {"x", "y", "z", "w"};
+        std::vector<std::vector<int64_t>> by_alignment(17);
+        for (size_t i = 0; i < kernel_.buffers.size(); ++i)
+            by_alignment[static_cast<size_t>(w * element_bytes(kernel_.buffers[i].dtype))]
+                .push_back(static_cast<int64_t>(i));
+        std::string aligned = fmt::format("lo % {}LL == 0", w);
+        for (size_t bytes = 1; bytes < by_alignment.size(); ++bytes) {
+            if (by_alignment[bytes].empty()) continue;
+            std::string ptrs;
+            for (int64_t b : by_alignment[bytes])
+                ptrs += fmt::format("{}(unsigned long long)b{}", ptrs.empty() ? "" : " | ", b);
+            aligned += fmt::format(" &&\n        (({}) & {}ULL) == 0", ptrs, bytes - 1);
+        }
+        body_.line(fmt::format("// Groups of {} points with vector loads and stores where lo and "
+                               "the buffers are aligned;",
+                               w));
+        body_.line("// the scalar loop below runs the rest (a partial group, or everything).");
+        body_.line("long long done = 0;");
+        body_.line(fmt::format("if ({}) {{", aligned));
+        ++body_.indent;
+        body_.line(fmt::format("const long long groups = points / {}LL;", w));
+        body_.line("for (long long g = (long long)blockIdx.x * KILN_BLOCK + threadIdx.x; "
+                   "g < groups;\n             g += (long long)gridDim.x * KILN_BLOCK) {");
+        ++body_.indent;
+        ex_.open_scope();
+        body_.line(fmt::format("const long long v0 = lo + g * {}LL;", w));
+        std::vector<std::pair<int64_t, std::string>> regs;  // buffer -> its vector register
+        auto reg_of = [&](int64_t b) -> const std::string* {
+            for (const auto& [buf, r] : regs)
+                if (buf == b) return &r;
+            return nullptr;
+        };
+        int64_t next = 0;
+        for (size_t k = 0; k < kernel_.stages.size(); ++k) {
+            const ir::Stage& st = kernel_.stages[k];
+            check_store(static_cast<int64_t>(k), st);
+            std::vector<Access> loads;
+            collect_loads(st.value, loads);
+            std::sort(loads.begin(), loads.end(),
+                      [](const Access& a, const Access& b) { return a.buffer < b.buffer; });
+            for (const Access& a : loads) {
+                if (reg_of(a.buffer)) continue;
+                std::string vt =
+                    vector_type(kernel_.buffers[static_cast<size_t>(a.buffer)].dtype, w);
+                std::string r = fmt::format("x{}", next++);
+                body_.line(
+                    fmt::format("const {0} {1} = *(const {0}*)(b{2} + v0);", vt, r, a.buffer));
+                regs.emplace_back(a.buffer, r);
+            }
+            DType t = kernel_.buffers[static_cast<size_t>(st.buffer)].dtype;
+            std::string lanes;
+            for (int64_t j = 0; j < w; ++j) {
+                ex_.open_scope();
+                ex_.bind_var(0, j == 0 ? "v0" : fmt::format("(v0 + {}LL)", j));
+                for (const auto& [buf, r] : regs)
+                    ex_.bind_load(buf, fmt::format("{}.{}", r, lane_names[j]));
+                std::string v = ExprRenderer::to_memory(t, ex_.emit(st.value));
+                lanes += fmt::format("{}{}", j == 0 ? "" : ", ", v);
+                ex_.close_scope();
+            }
+            std::string vt = vector_type(t, w);
+            std::string r = fmt::format("x{}", next++);
+            body_.line(fmt::format("const {} {} = {{{}}};", vt, r, lanes));
+            body_.line(fmt::format("*({}*)(b{} + v0) = {};", vt, st.buffer, r));
+            // Later stages read what was stored: this register.
+            std::erase_if(regs, [&](const auto& e) { return e.first == st.buffer; });
+            regs.emplace_back(st.buffer, r);
+            ex_.forget_loads_of(st.buffer);
+        }
+        ex_.close_scope();
+        --body_.indent;
+        body_.line("}");
+        body_.line(fmt::format("done = groups * {}LL;", w));
+        --body_.indent;
+        body_.line("}");
     }
 
     /// Per-point kernels: this thread runs every stage at its point in order, loops included,
@@ -442,6 +591,7 @@ CudaLaunch launch_shape(const ir::LoopKernel& kernel) {
     if (kernel.outer.size() > 1)
         l.points_per_outer0 =
             product(ir::Shape(kernel.outer.begin() + 1, kernel.outer.end()), "outer");
+    l.points_per_thread = vector_width(kernel, l.block_per_point);
     return l;
 }
 
@@ -454,7 +604,7 @@ int64_t launch_grid(const CudaLaunch& launch, int64_t points, int64_t max_blocks
     if (points <= 0) return 0;
     int64_t blocks = launch.block_per_point
                          ? points
-                         : (points + launch.block_threads - 1) / launch.block_threads;
+                         : (points - 1) / (launch.block_threads * launch.points_per_thread) + 1;
     int64_t cap = std::clamp<int64_t>(max_blocks, 1, std::numeric_limits<int32_t>::max());
     return std::min(blocks, cap);
 }

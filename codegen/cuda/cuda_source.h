@@ -34,6 +34,18 @@
 ///   thread t of block b handles outer points b * block + t, then + G * block, ... of the
 ///   flattened range (row-major over the outer loops, outer loop 0 slowest), running every
 ///   stage there in order, its loops and reductions included, as the CPU does.
+/// - Vector kernels (CudaLaunch::points_per_thread W > 1): per-point kernels over one outer loop
+///   whose stages are all stores without loops, where every load and store index is exactly
+///   the point (loop variable 0, perhaps cast) and every buffer has outer[0] elements (an
+///   elementwise chain). When lo = max(begin, 0) is a multiple of W and every buffer is aligned
+///   to W of its elements, thread t of block b handles the group of points lo + W * (b * block
+///   + t), then + W * G * block, ..., with one vector load per buffer read (float4, int4,
+///   double2, longlong2; narrower types take the same W lanes: uchar4 for bools, float2 for
+///   floats when W = 2) and one vector store per stage; the last (hi - lo) % W points then run
+///   as per-point kernels do, starting at point lo + W * floor((hi - lo) / W). Otherwise (an
+///   unaligned lo or pointer) the whole range runs as a per-point kernel. W is 16 bytes over
+///   the widest element (at least 4 bytes: 4 for f32/i32/bool, 2 for f64/i64); device
+///   allocations are aligned, so the runtime's [0, outer[0]) always takes the vector path.
 /// - Block kernels (block_per_point true: a stage loops over more than 32 iterations, as in a
 ///   softmax row or a long sum): block b handles outer points b, b + G, ...; at each point its
 ///   threads split every stage's loops (flattened, consecutive threads on consecutive
@@ -63,6 +75,10 @@ struct CudaLaunch {
     int64_t outer0 = 1;
     /// Outer points per iteration of loop 0: the product of the other outer extents.
     int64_t points_per_outer0 = 1;
+    /// Outer points each thread handles at a time: W > 1 for vector kernels (W consecutive
+    /// points through 16-byte loads and stores, see the contract), 1 otherwise. launch_grid()
+    /// divides the points by it.
+    int64_t points_per_thread = 1;
 };
 
 /// The launch shape of `kernel` (the same one render_cuda() compiles the source for).
@@ -71,7 +87,8 @@ CudaLaunch launch_shape(const ir::LoopKernel& kernel);
 /// Outer points the kernel runs for the range [begin, end) of outer loop 0 (after clamping).
 int64_t launch_points(const CudaLaunch& launch, int64_t begin, int64_t end);
 
-/// A good gridDim.x for `points` outer points: one thread (or block) per point, at most
+/// A good gridDim.x for `points` outer points: one thread per points_per_thread points (or one
+/// block per point), at most
 /// `max_blocks` blocks (the grid-stride loop covers the rest); 0 when there is nothing to run.
 int64_t launch_grid(const CudaLaunch& launch, int64_t points, int64_t max_blocks = 1 << 20);
 

@@ -38,13 +38,15 @@ ir::LoopKernel row_sum(int64_t rows, int64_t cols, Op op = Op::ReduceSum, DType 
 
 }  // namespace
 
-TEST_CASE("CUDA source: an elementwise kernel is one thread per point", "[cuda]") {
+TEST_CASE("CUDA source: an elementwise kernel is vector loads and stores, then a scalar tail",
+          "[cuda]") {
     NodeRef a = load(0, kFloat32, var(0)), b = load(1, kFloat32, var(0));
     auto k =
         elementwise("ew", {kFloat32, kFloat32}, kFloat32, 1003, add(mul(a, b), cst(1.5, kFloat32)));
     std::string src = render(k, "ew");
     INFO(src);
     CHECK(has(src, "#define KILN_BLOCK 256\n"));
+    CHECK(has(src, "4 consecutive outer points per thread"));
     CHECK(has(src, "extern \"C\" __global__ void __launch_bounds__(KILN_BLOCK)\n"
                    "ew(const float* __restrict__ b0,\n"
                    "    const float* __restrict__ b1,\n"
@@ -52,23 +54,136 @@ TEST_CASE("CUDA source: an elementwise kernel is one thread per point", "[cuda]"
                    "    const long long* __restrict__ sizes, long long begin, long long end) {\n"));
     CHECK(has(src, "    const long long hi = end < 1003LL ? end : 1003LL;\n"));
     CHECK(has(src, "    const long long points = hi - lo;\n"));
-    CHECK(has(src, "    for (long long p = (long long)blockIdx.x * KILN_BLOCK + threadIdx.x; "
-                   "p < points;\n         p += (long long)gridDim.x * KILN_BLOCK) {\n"));
+    // Groups of 4 where lo and every pointer are aligned.
+    CHECK(has(src, "    if (lo % 4LL == 0 &&\n"
+                   "        (((unsigned long long)b0 | (unsigned long long)b1 | "
+                   "(unsigned long long)b2) & 15ULL) == 0) {\n"
+                   "        const long long groups = points / 4LL;\n"));
+    CHECK(has(src, "            const long long v0 = lo + g * 4LL;\n"
+                   "            const float4 x0 = *(const float4*)(b0 + v0);\n"
+                   "            const float4 x1 = *(const float4*)(b1 + v0);\n"
+                   "            const float t0 = x0.x;\n"
+                   "            const float t1 = x1.x;\n"
+                   "            const float t2 = t0 * t1;\n"
+                   "            const float t3 = t2 + 1.5f;\n"));
+    CHECK(has(src, "            const float t15 = t14 + 1.5f;\n"
+                   "            const float4 x2 = {t3, t7, t11, t15};\n"
+                   "            *(float4*)(b2 + v0) = x2;\n"
+                   "        }\n"
+                   "        done = groups * 4LL;\n"
+                   "    }\n"));
+    // The scalar loop: the last partial group (or everything when unaligned).
+    CHECK(has(src,
+              "    for (long long p = done + (long long)blockIdx.x * KILN_BLOCK + threadIdx.x; "
+              "p < points;\n         p += (long long)gridDim.x * KILN_BLOCK) {\n"));
     CHECK(has(src, "        const long long v0 = lo + q;\n"
-                   "        const float t0 = b0[v0];\n"
-                   "        const float t1 = b1[v0];\n"
-                   "        const float t2 = t0 * t1;\n"
-                   "        const float t3 = t2 + 1.5f;\n"
-                   "        b2[v0] = t3;\n"));
+                   "        const float t16 = b0[v0];\n"
+                   "        const float t17 = b1[v0];\n"
+                   "        const float t18 = t16 * t17;\n"
+                   "        const float t19 = t18 + 1.5f;\n"
+                   "        b2[v0] = t19;\n"));
     CHECK(!has(src, "__syncthreads"));
     codegen::CudaLaunch l = codegen::launch_shape(k);
     CHECK(!l.block_per_point);
     CHECK(l.block_threads == 256);
+    CHECK(l.points_per_thread == 4);
     CHECK(codegen::launch_points(l, 0, 1003) == 1003);
-    CHECK(codegen::launch_grid(l, 1003) == 4);
-    CHECK(codegen::launch_grid(l, 1003, 2) == 2);
+    CHECK(codegen::launch_grid(l, 1003) == 1);  // 250 groups and a tail of 3 in one block
+    CHECK(codegen::launch_grid(l, 1024) == 1);
+    CHECK(codegen::launch_grid(l, 1025) == 2);
+    CHECK(codegen::launch_grid(l, 100000, 2) == 2);
     CHECK(codegen::launch_points(l, 500, 5000) == 503);
     CHECK(codegen::launch_grid(l, 0) == 0);
+}
+
+TEST_CASE("CUDA source: vector widths follow the widest element", "[cuda]") {
+    SECTION("f64 is double2") {
+        NodeRef a = load(0, kFloat64, var(0));
+        auto k = elementwise("ew64", {kFloat64}, kFloat64, 7, un(Op::Exp, a));
+        std::string src = render(k, "ew64");
+        INFO(src);
+        CHECK(codegen::launch_shape(k).points_per_thread == 2);
+        CHECK(has(src, "const double2 x0 = *(const double2*)(b0 + v0);"));
+        CHECK(has(src, "*(double2*)(b1 + v0) = x1;"));
+        CHECK(has(src, "& 15ULL) == 0"));
+        CHECK(has(src, "const long long groups = points / 2LL;"));
+    }
+    SECTION("f32 with bool: float4 and uchar4") {
+        // b2 = 1 < where(m, x, 0) (bool), b3 = where(m, x, 0) * b2 + i: stores of both widths.
+        NodeRef x = load(0, kFloat32, var(0)), m = load(1, kBool, var(0));
+        NodeRef picked = where(m, x, cst(0, kFloat32));
+        ir::LoopKernel k;
+        k.name = "mixed";
+        k.buffers = {
+            {kFloat32, 10, false}, {kBool, 10, false}, {kBool, 10, true}, {kFloat32, 10, true}};
+        k.outer = {10};
+        k.stages.push_back(store(2, var(0), bin(Op::Lt, cst(1, kFloat32), picked)));
+        // Stage 1 reads stage 0's output back (from the register) and casts the point to i32.
+        NodeRef back = cast(load(2, kBool, cast(var(0), kInt32)), kFloat32);
+        k.stages.push_back(
+            store(3, cast(var(0), kInt32), add(mul(picked, back), cast(var(0), kFloat32))));
+        std::string src = render(k, "mixed");
+        INFO(src);
+        CHECK(codegen::launch_shape(k).points_per_thread == 4);
+        CHECK(has(src, "const float4 x0 = *(const float4*)(b0 + v0);"));
+        CHECK(has(src, "const uchar4 x1 = *(const uchar4*)(b1 + v0);"));
+        CHECK(has(src, "*(uchar4*)(b2 + v0) = x2;"));
+        CHECK(has(src, "*(float4*)(b3 + v0) = x3;"));
+        CHECK(has(src, "(x2.w != 0)"));  // stage 1 reads the stored register
+        CHECK(has(src, "(v0 + 3LL)"));   // lane 3's point
+        CHECK(has(src, "(((unsigned long long)b1 | (unsigned long long)b2) & 3ULL) == 0 &&\n"));
+        CHECK(has(src, "(((unsigned long long)b0 | (unsigned long long)b3) & 15ULL) == 0) {"));
+    }
+    SECTION("f32 with i64: W = 2, float2 and longlong2") {
+        NodeRef x = load(0, kFloat32, var(0)), i = load(1, kInt64, var(0));
+        auto k = elementwise("fi", {kFloat32, kInt64}, kFloat32, 9, add(x, cast(i, kFloat32)));
+        std::string src = render(k, "fi");
+        INFO(src);
+        CHECK(codegen::launch_shape(k).points_per_thread == 2);
+        CHECK(has(src, "const float2 x0 = *(const float2*)(b0 + v0);"));
+        CHECK(has(src, "const longlong2 x1 = *(const longlong2*)(b1 + v0);"));
+        CHECK(has(src, "*(float2*)(b2 + v0) = x2;"));
+    }
+}
+
+TEST_CASE("CUDA source: kernels not of the elementwise shape keep the scalar loop", "[cuda]") {
+    auto scalar = [](const ir::LoopKernel& k, const char* name) {
+        std::string src = render(k, name);
+        INFO(src);
+        CHECK(codegen::launch_shape(k).points_per_thread == 1);
+        CHECK(!has(src, "float4"));
+        CHECK(!has(src, "done"));
+    };
+    SECTION("broadcast input") {
+        ir::LoopKernel k;  // out[i] = x[i] + y[0]
+        k.name = "bcast";
+        k.buffers = {{kFloat32, 64, false}, {kFloat32, 1, false}, {kFloat32, 64, true}};
+        k.outer = {64};
+        k.stages.push_back(
+            store(2, var(0), add(load(0, kFloat32, var(0)), load(1, kFloat32, idx(0)))));
+        scalar(k, "bcast");
+    }
+    SECTION("transposed read") {
+        ir::LoopKernel k;  // out[i, j] = x[j, i] over [8, 8]
+        k.name = "transpose";
+        k.buffers = {{kFloat32, 64, false}, {kFloat32, 64, true}};
+        k.outer = {8, 8};
+        k.stages.push_back(store(1, add(mul(var(0), idx(8)), var(1)),
+                                 load(0, kFloat32, add(mul(var(1), idx(8)), var(0)))));
+        scalar(k, "transpose");
+    }
+    SECTION("reversed read over one loop") {
+        ir::LoopKernel k;  // out[i] = x[63 - i]
+        k.name = "reversed";
+        k.buffers = {{kFloat32, 64, false}, {kFloat32, 64, true}};
+        k.outer = {64};
+        k.stages.push_back(store(1, var(0), load(0, kFloat32, sub(idx(63), var(0)))));
+        scalar(k, "reversed");
+    }
+    SECTION("reduction") {
+        scalar(row_sum(64, 8), "short_sum");   // per point, a serial reduce stage
+        scalar(row_sum(64, 100), "long_sum");  // a block per point
+    }
 }
 
 TEST_CASE("CUDA source: outer loops split the flat point number", "[cuda]") {

@@ -132,6 +132,16 @@ __attribute__((visibility("default"))) KilnFakeState kiln_fake_state;
 #define __constant__ static
 #define __managed__
 
+// ---- vector types (CUDA's alignments: a vector of N elements of size S is aligned to N * S)
+struct __align__(2) uchar2 { unsigned char x, y; };
+struct __align__(4) uchar4 { unsigned char x, y, z, w; };
+struct __align__(8) int2 { int x, y; };
+struct __align__(16) int4 { int x, y, z, w; };
+struct __align__(8) float2 { float x, y; };
+struct __align__(16) float4 { float x, y, z, w; };
+struct __align__(16) double2 { double x, y; };
+struct __align__(16) longlong2 { long long x, y; };
+
 typedef KilnFakeDim uint3;
 struct dim3 {
     unsigned x = 1, y = 1, z = 1;

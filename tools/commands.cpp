@@ -223,8 +223,12 @@ std::string cuda_code(const ir::LoopKernel& kernel, int64_t index, const std::st
     std::string source = codegen::render_cuda(kernel, name);
     if (target == "ptx") return codegen::compile_ptx(source, name);
     codegen::CudaLaunch l = codegen::launch_shape(kernel);
-    return fmt::format("// launch: {} threads per block, one {} per outer point\n{}",
-                       l.block_threads, l.block_per_point ? "block" : "thread", source);
+    std::string unit = l.block_per_point      ? "one block per outer point"
+                       : l.points_per_thread > 1 ? fmt::format("{} consecutive outer points per "
+                                                               "thread (vector loads)",
+                                                               l.points_per_thread)
+                                                 : "one thread per outer point";
+    return fmt::format("// launch: {} threads per block, {}\n{}", l.block_threads, unit, source);
 }
 
 int run_codegen(const std::string& file, const std::string& target, int64_t only) {

@@ -374,6 +374,26 @@ int main(int argc, char** argv) {
             .num("ratio_to_copy", bps / copy_bps);
     });
 
+    // A bandwidth-bound measurement: its table row (time, rate, ratio to the copy, error against
+    // float64 on the CPU) and its JSON fields added to `f` (which holds the sizes).
+    auto bandwidth_row = [&](const std::string& label, Fields f, double bytes,
+                             const Bench::Timing& t, double err,
+                             const kiln::cuda::CompileStats& c0,
+                             const kiln::cuda::CompileStats& c1) {
+        double bps = bytes / (t.median_ms * 1e-3);
+        rows.push_back({label, fmt("%.3f ms", t.median_ms), rate(bps),
+                        fmt("%.2f x copy", bps / copy_bps) + fmt(", rel err %.1e", err)});
+        f.num("bytes", bytes)
+            .num("ms", t.median_ms)
+            .num("min_ms", t.min_ms)
+            .num("first_ms", t.first_ms)
+            .num("gbps", bps / 1e9)
+            .num("ratio_to_copy", bps / copy_bps)
+            .num("rel_err", err);
+        add_compile_delta(f, c0, c1);
+        return f;
+    };
+
     // ---- the fused elementwise chain
     measure("chain", [&] {
         const int64_t n = quick ? int64_t(1) << 16 : int64_t(1) << 26;
@@ -387,25 +407,14 @@ int main(int argc, char** argv) {
         Bench::Timing t = bench.time(inner, [&] { chain(x, w, b).realize(); });
         auto c1 = compile_stats(dev);
         double bytes = 4.0 * 4 * double(n);
-        double bps = bytes / (t.median_ms * 1e-3);
         const int64_t m = std::min<int64_t>(n, 1 << 16);
         kiln::Tensor y = chain(x, w, b).slice(0, 0, m);
         double err = rel_err(
             y, chain(cpu64(x.slice(0, 0, m)), cpu64(w.slice(0, 0, m)), cpu64(b.slice(0, 0, m))));
-        rows.push_back({"chain gelu(x*w+b)*sigmoid(x)+x*x, " + std::to_string(n),
-                        fmt("%.3f ms", t.median_ms), rate(bps),
-                        fmt("%.2f x copy", bps / copy_bps) + fmt(", rel err %.1e", err)});
         Fields f;
-        f.num("n", double(n))
-            .num("bytes", bytes)
-            .num("ms", t.median_ms)
-            .num("min_ms", t.min_ms)
-            .num("first_ms", t.first_ms)
-            .num("gbps", bps / 1e9)
-            .num("ratio_to_copy", bps / copy_bps)
-            .num("rel_err", err);
-        add_compile_delta(f, c0, c1);
-        return f;
+        f.num("n", double(n));
+        return bandwidth_row("chain gelu(x*w+b)*sigmoid(x)+x*x, " + std::to_string(n), f, bytes,
+                             t, err, c0, c1);
     });
 
     // ---- softmax over rows
@@ -417,25 +426,12 @@ int main(int argc, char** argv) {
         Bench::Timing t = bench.time(inner, [&] { kiln::softmax(x, -1).realize(); });
         auto c1 = compile_stats(dev);
         double bytes = 2.0 * 4 * double(r * c);
-        double bps = bytes / (t.median_ms * 1e-3);
         const int64_t m = std::min<int64_t>(r, 16);
         double err = rel_err(kiln::softmax(x.slice(0, 0, m), -1),
                              kiln::softmax(cpu64(x.slice(0, 0, m)), -1));
-        rows.push_back({"softmax " + std::to_string(r) + "x" + std::to_string(c) + ", dim -1",
-                        fmt("%.3f ms", t.median_ms), rate(bps),
-                        fmt("%.2f x copy", bps / copy_bps) + fmt(", rel err %.1e", err)});
         Fields f;
-        f.num("rows", double(r))
-            .num("cols", double(c))
-            .num("bytes", bytes)
-            .num("ms", t.median_ms)
-            .num("min_ms", t.min_ms)
-            .num("first_ms", t.first_ms)
-            .num("gbps", bps / 1e9)
-            .num("ratio_to_copy", bps / copy_bps)
-            .num("rel_err", err);
-        add_compile_delta(f, c0, c1);
-        return f;
+        f.num("rows", double(r)).num("cols", double(c));
+        return bandwidth_row("softmax " + std::to_string(r) + "x" + std::to_string(c) + ", dim -1", f, bytes, t, err, c0, c1);
     });
 
     // ---- layer_norm over rows, with weight and bias (nn.LayerNorm's affine form)
@@ -449,26 +445,13 @@ int main(int argc, char** argv) {
             bench.time(inner, [&] { kiln::layer_norm(x, {c}, w, b, 1e-5).realize(); });
         auto c1 = compile_stats(dev);
         double bytes = 2.0 * 4 * double(r * c) + 2.0 * 4 * double(c);
-        double bps = bytes / (t.median_ms * 1e-3);
         const int64_t m = std::min<int64_t>(r, 16);
         double err =
             rel_err(kiln::layer_norm(x.slice(0, 0, m), {c}, w, b, 1e-5),
                     kiln::layer_norm(cpu64(x.slice(0, 0, m)), {c}, cpu64(w), cpu64(b), 1e-5));
-        rows.push_back({"layer_norm " + std::to_string(r) + "x" + std::to_string(c) + ", w, b",
-                        fmt("%.3f ms", t.median_ms), rate(bps),
-                        fmt("%.2f x copy", bps / copy_bps) + fmt(", rel err %.1e", err)});
         Fields f;
-        f.num("rows", double(r))
-            .num("cols", double(c))
-            .num("bytes", bytes)
-            .num("ms", t.median_ms)
-            .num("min_ms", t.min_ms)
-            .num("first_ms", t.first_ms)
-            .num("gbps", bps / 1e9)
-            .num("ratio_to_copy", bps / copy_bps)
-            .num("rel_err", err);
-        add_compile_delta(f, c0, c1);
-        return f;
+        f.num("rows", double(r)).num("cols", double(c));
+        return bandwidth_row("layer_norm " + std::to_string(r) + "x" + std::to_string(c) + ", w, b", f, bytes, t, err, c0, c1);
     });
 
     // ---- MLP training step: forward, MSE, backward, AdamW; realized (and finished) every step

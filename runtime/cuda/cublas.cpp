@@ -125,22 +125,21 @@ void cuda_gemm(int device, const ir::MatmulStep& mm, CUdeviceptr a, CUdeviceptr 
     int ldc = static_cast<int>(mm.n);
     long long stride_first = mm.k * mm.n, stride_second = mm.m * mm.k, stride_c = mm.m * mm.n;
     int batch = static_cast<int>(mm.batch);
-    if (mm.dtype == DType::Float32) {
-        const float one = 1, zero = 0;
-        check(api().SgemmStridedBatched(
-                  h, op_first, op_second, m, n, k, &one, reinterpret_cast<const float*>(b),
-                  ld_first, stride_first, reinterpret_cast<const float*>(a), ld_second,
-                  stride_second, &zero, reinterpret_cast<float*>(out), ldc, stride_c, batch),
-              "cublasSgemmStridedBatched", device);
-    } else {
-        KILN_CHECK(mm.dtype == DType::Float64, "cuda_gemm: f32 or f64 only");
-        const double one = 1, zero = 0;
-        check(api().DgemmStridedBatched(
-                  h, op_first, op_second, m, n, k, &one, reinterpret_cast<const double*>(b),
-                  ld_first, stride_first, reinterpret_cast<const double*>(a), ld_second,
-                  stride_second, &zero, reinterpret_cast<double*>(out), ldc, stride_c, batch),
-              "cublasDgemmStridedBatched", device);
-    }
+    // The same call for both precisions: alpha 1, beta 0 (out is written, never read).
+    auto gemm = [&](auto fn, auto zero, const char* name) {
+        using T = decltype(zero);
+        const T one = 1;
+        check(fn(h, op_first, op_second, m, n, k, &one, reinterpret_cast<const T*>(b), ld_first,
+                 stride_first, reinterpret_cast<const T*>(a), ld_second, stride_second, &zero,
+                 reinterpret_cast<T*>(out), ldc, stride_c, batch),
+              name, device);
+    };
+    KILN_CHECK(mm.dtype == DType::Float32 || mm.dtype == DType::Float64,
+               "cuda_gemm: f32 or f64 only");
+    if (mm.dtype == DType::Float32)
+        gemm(api().SgemmStridedBatched, 0.0f, "cublasSgemmStridedBatched");
+    else
+        gemm(api().DgemmStridedBatched, 0.0, "cublasDgemmStridedBatched");
 }
 
 }  // namespace kiln::runtime

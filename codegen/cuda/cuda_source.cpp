@@ -29,6 +29,12 @@ constexpr int64_t kSerialLoops = 32;  // longest stage loops a per-point kernel 
 // Flat counters below this bound are split into loop variables in 32-bit unsigned arithmetic:
 // division by a constant is a multiply-high there, several instructions more in 64 bits.
 constexpr int64_t kNarrow = int64_t{1} << 31;
+// Grid reductions (cuda_source.h): a first reduce stage of at least kGridIterations iterations
+// at the only outer point is split over min(kGridMaxBlocks, iterations / (block *
+// kGridPerThread)) blocks (at least 2).
+constexpr int64_t kGridIterations = 65536;
+constexpr int64_t kGridMaxBlocks = 1024;
+constexpr int64_t kGridPerThread = 8;
 const std::string kQ = "q";
 
 bool is_identifier(const std::string& s) {
@@ -117,6 +123,26 @@ int64_t vector_width(const ir::LoopKernel& kernel, bool block_per_point) {
     return n >= w ? w : 1;  // fewer points than one group: the scalar loop alone
 }
 
+/// CudaLaunch::grid_blocks of a block kernel (cuda_source.h): G > 0 when it has one outer point,
+/// its first stage reduces (sum/max/min, not bool) over at least kGridIterations iterations and
+/// no other stage reduces; else 0. Malformed kernels get 0: the block path reports them.
+int64_t grid_blocks(const ir::LoopKernel& kernel, const CudaLaunch& l) {
+    if (!l.block_per_point || kernel.stages.empty() || product(kernel.outer, "outer") != 1)
+        return 0;
+    const ir::Stage& first = kernel.stages[0];
+    if (first.kind != ir::StageKind::Reduce || !first.value ||
+        first.value->dtype() == DType::Bool ||
+        (first.reduce_op != Op::ReduceSum && first.reduce_op != Op::ReduceMax &&
+         first.reduce_op != Op::ReduceMin))
+        return 0;
+    int64_t n = product(first.loops, "stage");
+    if (n < kGridIterations) return 0;
+    for (size_t k = 1; k < kernel.stages.size(); ++k)
+        if (kernel.stages[k].kind == ir::StageKind::Reduce) return 0;
+    int64_t per_block = l.block_threads * kGridPerThread;
+    return std::clamp<int64_t>((n - 1) / per_block + 1, 2, kGridMaxBlocks);
+}
+
 /// The CUDA vector type of `w` elements of `dtype` (memory representation).
 std::string vector_type(DType dtype, int64_t w) {
     const char* base = dtype == DType::Float32   ? "float"
@@ -138,6 +164,24 @@ public:
         for (const ir::Stage& st : kernel_.stages) product(st.loops, "stage");
         if (points == 0) {
             body_.line("// An outer loop has extent 0: nothing to do.");
+        } else if (launch_.grid_blocks > 0) {
+            body_.line("// The one outer point, if [begin, end) has it; the whole grid reduces its "
+                       "first stage.");
+            body_.line("if (gridDim.x != KILN_GRID) __trap();  // the contract: exactly KILN_GRID "
+                       "blocks");
+            body_.line("const long long lo = begin > 0 ? begin : 0;");
+            body_.line(
+                fmt::format("const long long hi = end < {0}LL ? end : {0}LL;", launch_.outer0));
+            body_.line("if (lo >= hi) return;");
+            body_.line("{");
+            ++body_.indent;
+            ex_.open_scope();
+            body_.line("const long long p = 0;");
+            declare_vars("p", kernel_.outer, 0, true, true);
+            render_block_stages();
+            ex_.close_scope();
+            --body_.indent;
+            body_.line("}");
         } else {
             body_.line(fmt::format("// Outer loop 0 over [begin, end) clamped to [0, {}).",
                                    launch_.outer0));
@@ -177,13 +221,26 @@ private:
     std::string assemble() {
         std::string s = fmt::format(
             "// Kiln loop kernel '{}' as CUDA C (codegen/cuda/cuda_source.h has the launch\n"
-            "// contract): blockDim ({}, 1, 1), any gridDim.x >= 1, {}.\n",
+            "// contract): blockDim ({}, 1, 1), {}, {}.\n",
             kernel_.name, launch_.block_threads,
-            launch_.block_per_point ? "one block per outer point"
+            launch_.grid_blocks > 0 ? "gridDim.x exactly KILN_GRID" : "any gridDim.x >= 1",
+            launch_.grid_blocks > 0   ? "the whole grid on the one outer point"
+            : launch_.block_per_point ? "one block per outer point"
             : launch_.points_per_thread > 1
                 ? fmt::format("{} consecutive outer points per thread", launch_.points_per_thread)
                 : "one thread per outer point");
-        s += fmt::format("#define KILN_BLOCK {}\n\n", launch_.block_threads);
+        s += fmt::format("#define KILN_BLOCK {}\n", launch_.block_threads);
+        if (launch_.grid_blocks > 0) {
+            const char* ty = cuda::register_type(kernel_.stages[0].value->dtype());
+            s += fmt::format(
+                "#define KILN_GRID {}\n\n"
+                "// Grid reduction: each block's partial result of stage 0, and how many blocks\n"
+                "// have stored theirs (the last one resets it for the next launch).\n"
+                "static __device__ {} kiln_partial[KILN_GRID];\n"
+                "static __device__ unsigned int kiln_arrived;\n",
+                launch_.grid_blocks, ty);
+        }
+        s += "\n";
         s += ex_.helper_source();
         s += fmt::format("extern \"C\" __global__ void __launch_bounds__(KILN_BLOCK)\n{}(", name_);
         for (size_t i = 0; i < kernel_.buffers.size(); ++i) {
@@ -520,6 +577,66 @@ private:
         ex_.bind_stage(k, result);
     }
 
+    /// Stage 0 of a grid reduction (cuda_source.h): every block reduces its slice, thread 0
+    /// publishes the block's result, and the last block to arrive reduces the partials in
+    /// index order (each thread a strided subset, then the block tree: the same bits every
+    /// run) and goes on alone with the other stages.
+    void render_grid_reduce(const ir::Stage& st) {
+        Op op = check_reduce(0, st);
+        DType t = st.value->dtype();
+        const char* ty = cuda::register_type(t);
+        std::string h = fmt::format("kiln_block_{}_{}",
+                                    op == Op::ReduceSum   ? "sum"
+                                    : op == Op::ReduceMax ? "max"
+                                                          : "min",
+                                    dtype_name(t));
+        ex_.need(h);
+        int64_t n = product(st.loops, "stage");
+        barrier_if_needed(st);
+        body_.line(fmt::format("// stage 0: {} over {} across the grid: block b reduces "
+                               "iterations b * KILN_BLOCK + t, + KILN_GRID * KILN_BLOCK, ...",
+                               ir::op_name(op), ir::shape_str(st.loops)));
+        body_.line(fmt::format("{} a0 = {};", ty, identity(op, t)));
+        // i + KILN_GRID * KILN_BLOCK stays below 2^32 for i < 2^31: unsigned cannot wrap.
+        bool narrow = n < kNarrow;
+        if (narrow)
+            body_.line(fmt::format("for (unsigned i = blockIdx.x * KILN_BLOCK + threadIdx.x; "
+                                   "i < {}u;\n         i += KILN_GRID * KILN_BLOCK) {{",
+                                   n));
+        else
+            body_.line(
+                fmt::format("for (long long i = (long long)blockIdx.x * KILN_BLOCK + threadIdx.x; "
+                            "i < {}LL;\n         i += (long long)KILN_GRID * KILN_BLOCK) {{",
+                            n));
+        ++body_.indent;
+        ex_.open_scope();
+        declare_vars("i", st.loops, static_cast<int64_t>(kernel_.outer.size()), narrow, false);
+        std::string v = ex_.emit(st.value);
+        body_.line(fmt::format("a0 = {};", combine(op, t, "a0", v)));
+        ex_.close_scope();
+        --body_.indent;
+        body_.line("}");
+        body_.line(fmt::format("const {} r0 = {}(a0);", ty, h));
+        body_.line("unsigned kiln_ticket = 0u;");
+        body_.line("if (threadIdx.x == 0) {");
+        body_.line("    kiln_partial[blockIdx.x] = r0;");
+        body_.line("    __threadfence();  // the partial is visible before the count says so");
+        body_.line("    kiln_ticket = atomicAdd(&kiln_arrived, 1u);");
+        body_.line("}");
+        body_.line("// The last block to arrive goes on; the others are done.");
+        body_.line("if (!__syncthreads_or(kiln_ticket == KILN_GRID - 1u)) return;");
+        body_.line("__threadfence();");
+        body_.line(fmt::format("{} g0 = {};", ty, identity(op, t)));
+        body_.line("for (unsigned j = threadIdx.x; j < KILN_GRID; j += KILN_BLOCK) {");
+        body_.line(fmt::format("    const {0} w0 = ((volatile {0}*)kiln_partial)[j];", ty));
+        body_.line(fmt::format("    g0 = {};", combine(op, t, "g0", "w0")));
+        body_.line("}");
+        body_.line(fmt::format("const {} s0 = {}(g0);", ty, h));
+        body_.line("if (threadIdx.x == 0) kiln_arrived = 0u;  // for the next launch");
+        since_barrier_.clear();
+        ex_.bind_stage(0, "s0");
+    }
+
     void render_block_store(int64_t k, const ir::Stage& st) {
         check_store(k, st);
         if (kernel_.buffers[static_cast<size_t>(st.buffer)].numel == 0 ||
@@ -551,7 +668,9 @@ private:
             const ir::Stage& st = kernel_.stages[k];
             if (!st.value)
                 throw InternalError(fmt::format("cuda codegen: stage {} has no value", k));
-            if (st.kind == ir::StageKind::Reduce)
+            if (k == 0 && launch_.grid_blocks > 0)
+                render_grid_reduce(st);
+            else if (st.kind == ir::StageKind::Reduce)
                 render_reduce(static_cast<int64_t>(k), st);
             else
                 render_block_store(static_cast<int64_t>(k), st);
@@ -592,6 +711,7 @@ CudaLaunch launch_shape(const ir::LoopKernel& kernel) {
         l.points_per_outer0 =
             product(ir::Shape(kernel.outer.begin() + 1, kernel.outer.end()), "outer");
     l.points_per_thread = vector_width(kernel, l.block_per_point);
+    l.grid_blocks = grid_blocks(kernel, l);
     return l;
 }
 
@@ -602,6 +722,7 @@ int64_t launch_points(const CudaLaunch& launch, int64_t begin, int64_t end) {
 
 int64_t launch_grid(const CudaLaunch& launch, int64_t points, int64_t max_blocks) {
     if (points <= 0) return 0;
+    if (launch.grid_blocks > 0) return launch.grid_blocks;  // exactly: the source's KILN_GRID
     int64_t blocks = launch.block_per_point
                          ? points
                          : (points - 1) / (launch.block_threads * launch.points_per_thread) + 1;

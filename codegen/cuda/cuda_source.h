@@ -25,9 +25,9 @@
 /// - Outer loop 0 runs over [begin, end) clamped to [0, outer[0]) (over [0, 1) when `outer` is
 ///   empty), exactly as on the CPU; pass [0, outer[0]) to run everything at once.
 /// - blockDim must be (CudaLaunch::block_threads, 1, 1): the source is compiled for that size
-///   (`KILN_BLOCK`, `__launch_bounds__`). gridDim is (G, 1, 1) for any G >= 1: the kernel
-///   loops over its work with a grid stride, so G only trades parallelism for launch size;
-///   launch_grid() gives a good G. Do not launch when launch_points() is 0.
+///   (`KILN_BLOCK`, `__launch_bounds__`). gridDim is (G, 1, 1) for any G >= 1 (grid reductions
+///   aside, below): the kernel loops over its work with a grid stride, so G only trades parallelism
+///   for launch size; launch_grid() gives a good G. Do not launch when launch_points() is 0.
 /// - Dynamic shared memory: none (each block-reduction helper has 32 values of static shared
 ///   memory).
 /// - Per-point kernels (block_per_point false: no stage loops over more than 32 iterations):
@@ -53,6 +53,19 @@
 ///   reads, a stage without loops runs on thread 0, and stages are separated by
 ///   __syncthreads() where one reads or writes a buffer an earlier stage wrote (or writes one
 ///   it read).
+/// - Grid reductions (CudaLaunch::grid_blocks G > 0: a block kernel with exactly one outer point
+///   whose first stage reduces (sum/max/min, not bool) over at least 65536 iterations and whose
+///   other stages do not reduce, as in a full sum or mean): gridDim must be exactly (G, 1, 1),
+///   G = `KILN_GRID` in the source (launch_grid() returns it whatever max_blocks says; another
+///   grid traps). Thread t of block b reduces iterations b * block + t, then + G * block, ...;
+///   thread 0 stores the block's result in the module's `__device__ T kiln_partial[KILN_GRID]`,
+///   fences and counts itself in `__device__ unsigned kiln_arrived` (zero at module load). The
+///   block that arrives last reduces kiln_partial in a fixed order (so results are the same bits
+///   run to run), resets kiln_arrived to 0 and alone runs the other stages; the others return.
+///   [begin, end) works as for other kernels (the one point is in it or not: when it is not,
+///   no block touches the counter). That state is the module's, so two launches of one module
+///   must not overlap: launch them on one stream (Kiln queues a device's work on one), and a
+///   launch that fails midway leaves the module unusable (kiln_arrived not reset).
 /// - Kernels assume that different outer points never touch each other's elements (what
 ///   lowering produces, and what the CPU backend's threads rely on too).
 /// - LoopKernel::tile (the CPU's cache blocking of transposed copies) is ignored: such a copy
@@ -79,6 +92,10 @@ struct CudaLaunch {
     /// points through 16-byte loads and stores, see the contract), 1 otherwise. launch_grid()
     /// divides the points by it.
     int64_t points_per_thread = 1;
+    /// Grid reductions (see the contract): the exact gridDim.x G the source was compiled for
+    /// (`KILN_GRID`, at least 2), whose blocks split the one point's first reduce stage;
+    /// 0 for every other kernel.
+    int64_t grid_blocks = 0;
 };
 
 /// The launch shape of `kernel` (the same one render_cuda() compiles the source for).
@@ -90,6 +107,7 @@ int64_t launch_points(const CudaLaunch& launch, int64_t begin, int64_t end);
 /// A good gridDim.x for `points` outer points: one thread per points_per_thread points (or one
 /// block per point), at most
 /// `max_blocks` blocks (the grid-stride loop covers the rest); 0 when there is nothing to run.
+/// Grid reductions get exactly launch.grid_blocks (when points > 0), whatever max_blocks is.
 int64_t launch_grid(const CudaLaunch& launch, int64_t points, int64_t max_blocks = 1 << 20);
 
 /// The kernel as a complete CUDA C translation unit defining `extern "C" __global__` function

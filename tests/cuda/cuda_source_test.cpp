@@ -230,6 +230,58 @@ TEST_CASE("CUDA source: a row reduction is a block per row with a block reductio
                    "        }\n"));
 }
 
+TEST_CASE("CUDA source: a full reduction of a long loop is a two-pass grid reduction", "[cuda]") {
+    ir::LoopKernel k = row_sum(1, 1 << 20);  // one outer point, 2^20 iterations
+    std::string src = render(k, "full");
+    INFO(src);
+    codegen::CudaLaunch l = codegen::launch_shape(k);
+    CHECK(l.block_per_point);
+    CHECK(l.block_threads == 256);
+    CHECK(l.grid_blocks == 512);  // 2^20 / (256 threads * 8 iterations)
+    CHECK(codegen::launch_grid(l, 1) == 512);
+    CHECK(codegen::launch_grid(l, 1, 4) == 512);  // exactly KILN_GRID, whatever the cap
+    CHECK(codegen::launch_grid(l, 0) == 0);
+    CHECK(codegen::launch_points(l, 1, 2) == 0);
+    CHECK(has(src, "#define KILN_GRID 512\n"));
+    CHECK(has(src, "static __device__ float kiln_partial[KILN_GRID];\n"
+                   "static __device__ unsigned int kiln_arrived;\n"));
+    CHECK(has(src, "if (gridDim.x != KILN_GRID) __trap();"));
+    CHECK(has(src, "for (unsigned i = blockIdx.x * KILN_BLOCK + threadIdx.x; i < 1048576u;\n"));
+    CHECK(has(src, " i += KILN_GRID * KILN_BLOCK) {\n"));
+    CHECK(has(src, "const float r0 = kiln_block_sum_f32(a0);\n"));
+    CHECK(has(src, "kiln_partial[blockIdx.x] = r0;\n"));
+    CHECK(has(src, "__threadfence();"));
+    CHECK(has(src, "kiln_ticket = atomicAdd(&kiln_arrived, 1u);\n"));
+    CHECK(has(src, "if (!__syncthreads_or(kiln_ticket == KILN_GRID - 1u)) return;\n"));
+    CHECK(has(src, "for (unsigned j = threadIdx.x; j < KILN_GRID; j += KILN_BLOCK) {\n"));
+    CHECK(has(src, "const float s0 = kiln_block_sum_f32(g0);\n"));
+    CHECK(has(src, "if (threadIdx.x == 0) kiln_arrived = 0u;"));
+    CHECK(has(src, "b1[v0] = s0;\n"));
+    CHECK_FALSE(has(src, "p += gridDim.x"));
+
+    // Max, f64 and i64 partials take the reduce type; the grid is at least 2 blocks.
+    ir::LoopKernel m = row_sum(1, 65536, Op::ReduceMax, kFloat64);
+    std::string msrc = render(m, "full_max");
+    INFO(msrc);
+    CHECK(codegen::launch_shape(m).grid_blocks == 32);
+    CHECK(has(msrc, "static __device__ double kiln_partial[KILN_GRID];\n"));
+    CHECK(has(msrc, "g0 = kiln_max_f64(g0, w0);"));
+    ir::LoopKernel i = row_sum(1, 100000, Op::ReduceSum, kInt64);
+    std::string isrc = render(i, "full_i64");
+    CHECK(has(isrc, "static __device__ long long kiln_partial[KILN_GRID];\n"));
+
+    // Short full sums, row-wise sums, and iterations below the threshold keep the block form.
+    for (const ir::LoopKernel& keep : {row_sum(1, 1000), row_sum(4, 1 << 20), row_sum(1, 65535)}) {
+        std::string ksrc = render(keep, "keep");
+        INFO(ksrc);
+        CHECK(codegen::launch_shape(keep).grid_blocks == 0);
+        CHECK_FALSE(has(ksrc, "kiln_partial"));
+        CHECK_FALSE(has(ksrc, "atomicAdd"));
+        CHECK(has(ksrc, "for (long long p = blockIdx.x; p < points; p += gridDim.x) {\n"));
+    }
+    CHECK(codegen::launch_grid(codegen::launch_shape(row_sum(4, 1 << 20)), 4) == 4);
+}
+
 TEST_CASE("CUDA source: short reductions run in the point's thread", "[cuda]") {
     ir::LoopKernel k = row_sum(1000, 4, Op::ReduceMax);  // a pooling window, say
     std::string src = render(k, "window");

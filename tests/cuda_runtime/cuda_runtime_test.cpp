@@ -106,6 +106,44 @@ TEST_CASE("a fused program runs on the device and matches the CPU", "[cuda]") {
     for (size_t i = 0; i < cpu.size(); ++i) CHECK(gpu[i] == Approx(cpu[i]).epsilon(1e-5));
 }
 
+TEST_CASE("full reductions of long vectors split over the grid and match the CPU", "[cuda]") {
+    // 300007 elements (prime: passes/split_reductions finds no rows to split it into), so the
+    // kernel is one outer point with a long reduce stage, the grid-reduction form
+    // (codegen/cuda/cuda_source.h). Values vary in sign and magnitude; max and min are unique.
+    const int64_t n = 300007;
+    std::vector<float> v(static_cast<size_t>(n));
+    for (int64_t i = 0; i < n; ++i)
+        v[static_cast<size_t>(i)] = 0.001f * static_cast<float>((i * 7919) % 20011 - 9000);
+    v[123457] = 1000.5f;
+    v[271828] = -2000.25f;
+    Tensor x = tensor(v, {n});
+    Tensor g = x.to(kCUDA);
+    float cpu_sum = x.sum().item<float>(), gpu_sum = g.sum().item<float>();
+    CHECK(gpu_sum == Approx(cpu_sum).epsilon(1e-5));
+    CHECK(g.mean().item<float>() == Approx(x.mean().item<float>()).epsilon(1e-5));
+    CHECK(g.max().item<float>() == x.max().item<float>());
+    CHECK(g.min().item<float>() == x.min().item<float>());
+    CHECK(g.max().item<float>() == 1000.5f);
+    CHECK(g.min().item<float>() == -2000.25f);
+    // Deterministic: a second launch (the arrival counter reset by the first) gives the same bits.
+    float again = g.sum().item<float>();
+    CHECK(bits({again}) == bits({gpu_sum}));
+
+    std::vector<double> d(v.begin(), v.end());
+    Tensor xd = tensor(d, {n}, TensorOptions().dtype(kFloat64));
+    Tensor gd = xd.to(kCUDA);
+    CHECK(gd.sum().item<double>() == Approx(xd.sum().item<double>()).epsilon(1e-5));
+    CHECK(gd.max().item<double>() == xd.max().item<double>());
+
+    std::vector<int64_t> ints(static_cast<size_t>(n));
+    int64_t exact = 0;
+    for (int64_t i = 0; i < n; ++i) {
+        ints[static_cast<size_t>(i)] = (i * 1000003) % 2000001 - 1000000 + (i << 20);
+        exact += ints[static_cast<size_t>(i)];
+    }
+    CHECK(tensor(ints, {n}).to(kCUDA).sum().item<int64_t>() == exact);
+}
+
 TEST_CASE("matmuls go through cuBLAS in float32 unless TF32 is allowed", "[cuda]") {
     CHECK_FALSE(cuda::tf32_allowed());
     Tensor a = tensor(iota_values(6 * 5, 0.1f), {6, 5});

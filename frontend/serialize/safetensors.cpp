@@ -227,9 +227,6 @@ void save_safetensors(const std::map<std::string, Tensor>& tensors, const std::s
         if (name.empty() || name == "__metadata__")
             fail<ValueError>(op, "'" + name + "' cannot name a tensor", loc);
         if (!t.defined()) fail<ValueError>(op, "the tensor '" + name + "' is undefined", loc);
-        if (!t.device().is_cpu())
-            fail<ValueError>(op, "the tensor '" + name + "' is on " + t.device().str() +
-                                     " (move it to the CPU first)", loc);
         values.push_back(t);
     }
     realize(values, loc);

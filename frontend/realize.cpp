@@ -430,8 +430,12 @@ void realize_impls(const std::vector<TensorImpl*>& impls, const char* op,
     try {
         std::vector<std::shared_ptr<TensorImpl>> extra = co_pending(impls);
         reset_recorded_ops();
-        std::vector<TensorImpl*> all = impls;
-        for (const auto& e : extra) all.push_back(e.get());
+        std::vector<TensorImpl*> with_extra;  // copied only when there are co-pending tensors
+        if (!extra.empty()) {
+            with_extra = impls;
+            for (const auto& e : extra) with_extra.push_back(e.get());
+        }
+        const std::vector<TensorImpl*>& all = extra.empty() ? impls : with_extra;
         // One program per device: tensors on different devices are computed separately.
         Device first = all.empty() ? Device() : all.front()->device;
         bool one_device = std::all_of(all.begin(), all.end(),

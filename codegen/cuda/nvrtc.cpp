@@ -5,15 +5,14 @@
 
 #include <dlfcn.h>
 
-#include <cstdlib>
 #include <filesystem>
 #include <memory>
 #include <sstream>
-#include <type_traits>
 
 #include <fmt/format.h>
 
 #include "kiln/error.h"
+#include "support/shared_library.h"
 
 namespace kiln::codegen {
 namespace {
@@ -48,53 +47,35 @@ struct Api {
     nvrtcResult (*GetCUBIN)(nvrtcProgram, char*) = nullptr;
 };
 
-/// Resolves every entry point of `lib`; false (with the missing name in `error`) if one lacks.
-bool bind(Api& a, void* lib, std::string& error) {
-    bool ok = true;
-    auto sym = [&](auto& fn, const char* name) {
-        void* p = dlsym(lib, name);
-        if (!p && ok) {
-            error = fmt::format("no symbol {}", name);
-            ok = false;
-        }
-        fn = reinterpret_cast<std::remove_reference_t<decltype(fn)>>(p);
-    };
-    sym(a.GetErrorString, "nvrtcGetErrorString");
-    sym(a.Version, "nvrtcVersion");
-    sym(a.CreateProgram, "nvrtcCreateProgram");
-    sym(a.DestroyProgram, "nvrtcDestroyProgram");
-    sym(a.CompileProgram, "nvrtcCompileProgram");
-    sym(a.GetProgramLogSize, "nvrtcGetProgramLogSize");
-    sym(a.GetProgramLog, "nvrtcGetProgramLog");
-    sym(a.GetPTXSize, "nvrtcGetPTXSize");
-    sym(a.GetPTX, "nvrtcGetPTX");
-    sym(a.GetCUBINSize, "nvrtcGetCUBINSize");
-    sym(a.GetCUBIN, "nvrtcGetCUBIN");
-    return ok;
+/// Resolves every entry point of `lib` into `a`; "" or which are missing.
+std::string bind(Api& a, void* lib) {
+    support::Symbols sym(lib);
+    sym.bind(a.GetErrorString, "nvrtcGetErrorString");
+    sym.bind(a.Version, "nvrtcVersion");
+    sym.bind(a.CreateProgram, "nvrtcCreateProgram");
+    sym.bind(a.DestroyProgram, "nvrtcDestroyProgram");
+    sym.bind(a.CompileProgram, "nvrtcCompileProgram");
+    sym.bind(a.GetProgramLogSize, "nvrtcGetProgramLogSize");
+    sym.bind(a.GetProgramLog, "nvrtcGetProgramLog");
+    sym.bind(a.GetPTXSize, "nvrtcGetPTXSize");
+    sym.bind(a.GetPTX, "nvrtcGetPTX");
+    sym.bind(a.GetCUBINSize, "nvrtcGetCUBINSize");
+    sym.bind(a.GetCUBIN, "nvrtcGetCUBIN");
+    return sym.missing().empty() ? "" : "no symbol " + sym.missing();
 }
 
 Api load() {
     Api a;
-    std::string tried;
-    std::vector<std::string> candidates(std::begin(kCandidates), std::end(kCandidates));
-    if (const char* p = std::getenv("KILN_NVRTC_LIBRARY"); p && *p) candidates = {p};
-    for (const std::string& path : candidates) {
-        void* lib = dlopen(path.c_str(), RTLD_NOW | RTLD_LOCAL);
-        std::string why;
-        if (lib && bind(a, lib, why)) {
-            a.lib = lib;  // kept for the life of the process
-            a.path = path;
-            return a;
-        }
-        if (lib) dlclose(lib);
-        if (!lib) {
-            const char* e = dlerror();
-            why = e ? e : "not found";
-        }
-        tried += fmt::format("\n  {}: {}", path, why);
+    support::SharedLibrary lib = support::load_shared_library(
+        "KILN_NVRTC_LIBRARY", {std::begin(kCandidates), std::end(kCandidates)},
+        [&](void* handle) { return bind(a, handle); });
+    if (lib.handle) {
+        a.lib = lib.handle;
+        a.path = lib.path;
+        return a;
     }
     a = Api{};
-    a.error = "NVRTC (the CUDA runtime compiler, libnvrtc) is not available; tried:" + tried +
+    a.error = "NVRTC (the CUDA runtime compiler, libnvrtc) is not available; tried:" + lib.tried +
               "\nInstall the CUDA toolkit (12 or 13) or put libnvrtc.so on the library path.";
     return a;
 }

@@ -2,9 +2,6 @@
 // enums are ints, the handle an opaque pointer), so the build needs no CUDA header.
 #include "runtime/cuda/cublas.h"
 
-#include <dlfcn.h>
-
-#include <cstdlib>
 #include <mutex>
 #include <string>
 #include <unordered_map>
@@ -13,6 +10,7 @@
 
 #include "kiln/error.h"
 #include "runtime/cuda/device.h"
+#include "support/shared_library.h"
 
 namespace kiln::runtime {
 namespace {
@@ -41,37 +39,25 @@ struct CublasApi {
 
 CublasApi load() {
     CublasApi a;
-    std::vector<std::string> candidates;
-    if (const char* p = std::getenv("KILN_CUBLAS_LIBRARY"); p && *p) {
-        candidates = {p};
-    } else {
-        candidates = {"libcublas.so.13", "libcublas.so.12", "libcublas.so",
-                      "/usr/local/cuda/lib64/libcublas.so.13", "/usr/local/cuda/lib64/libcublas.so"};
-    }
-    void* lib = nullptr;
-    std::string tried;
-    for (const std::string& path : candidates) {
-        lib = dlopen(path.c_str(), RTLD_NOW | RTLD_LOCAL);
-        if (lib) break;
-        const char* why = dlerror();
-        tried += fmt::format("\n  {}: {}", path, why ? why : "not found");
-    }
-    if (!lib) {
-        a.error = "cuBLAS cannot be loaded (CUDA matmuls need it); tried:" + tried;
-        return a;
-    }
-    std::string missing;
-    auto find = [&](auto& fn, const char* symbol) {
-        fn = reinterpret_cast<std::remove_reference_t<decltype(fn)>>(dlsym(lib, symbol));
-        if (!fn) missing += std::string(missing.empty() ? "" : ", ") + symbol;
+    auto bind = [&](void* lib) {
+        support::Symbols sym(lib);
+        sym.bind(a.Create, "cublasCreate_v2");
+        sym.bind(a.SetStream, "cublasSetStream_v2");
+        sym.bind(a.SetMathMode, "cublasSetMathMode");
+        sym.bind(a.GetStatusString, "cublasGetStatusString");
+        sym.bind(a.SgemmStridedBatched, "cublasSgemmStridedBatched");
+        sym.bind(a.DgemmStridedBatched, "cublasDgemmStridedBatched");
+        return sym.missing().empty() ? "" : "lacks " + sym.missing();
     };
-    find(a.Create, "cublasCreate_v2");
-    find(a.SetStream, "cublasSetStream_v2");
-    find(a.SetMathMode, "cublasSetMathMode");
-    find(a.GetStatusString, "cublasGetStatusString");
-    find(a.SgemmStridedBatched, "cublasSgemmStridedBatched");
-    find(a.DgemmStridedBatched, "cublasDgemmStridedBatched");
-    if (!missing.empty()) a.error = "the cuBLAS library lacks " + missing;
+    support::SharedLibrary lib = support::load_shared_library(
+        "KILN_CUBLAS_LIBRARY",
+        {"libcublas.so.13", "libcublas.so.12", "libcublas.so",
+         "/usr/local/cuda/lib64/libcublas.so.13", "/usr/local/cuda/lib64/libcublas.so"},
+        bind);
+    if (!lib.handle) {
+        a = CublasApi{};
+        a.error = "cuBLAS cannot be loaded (CUDA matmuls need it); tried:" + lib.tried;
+    }
     return a;
 }
 

@@ -30,6 +30,7 @@ CudaStepCounts run_cuda_steps(const CompiledProgram& compiled, const ExecutionPl
     const CudaDevice& device = cuda_device(index);
     CudaStepCounts counts;
     // Kernel parameters: cuLaunchKernel reads each through a pointer, during the call only.
+    CUdeviceptr error = 0;  // the device's error record, for gather and scatter_add
     std::vector<CUdeviceptr> values;
     std::vector<void*> params;
     auto buffer = [&](int64_t b) -> const std::shared_ptr<Buffer>& {
@@ -58,8 +59,9 @@ CudaStepCounts run_cuda_steps(const CompiledProgram& compiled, const ExecutionPl
             }
             counts.kernels++;
         } else if (const auto* ix = std::get_if<ir::IndexStep>(&step)) {
+            if (error == 0) error = cuda_error_record(index);  // once per run, when needed
             CUdeviceptr dense = address(buffer(ix->dense)), idx = address(buffer(ix->index)),
-                        rows = address(buffer(ix->rows)), error = cuda_error_record(index);
+                        rows = address(buffer(ix->rows));
             if (ix->scatter)
                 check_cuda(cuda_api().MemsetD8Async(dense, 0, buffer(ix->dense)->bytes(),
                                                     device.stream),

@@ -1,12 +1,9 @@
 #include "runtime/cuda/driver.h"
 
-#include <dlfcn.h>
-
-#include <cstdlib>
-
 #include <fmt/format.h>
 
 #include "kiln/error.h"
+#include "support/shared_library.h"
 
 namespace kiln::runtime {
 namespace {
@@ -15,55 +12,49 @@ constexpr CUresult kSuccess = 0;
 constexpr CUresult kStubLibrary = 34;  // CUDA_ERROR_STUB_LIBRARY
 constexpr CUresult kNoDevice = 100;    // CUDA_ERROR_NO_DEVICE
 
-template <typename F>
-bool find(void* lib, F& fn, const char* symbol, std::string& missing) {
-    fn = reinterpret_cast<F>(dlsym(lib, symbol));
-    if (!fn) missing += (missing.empty() ? "" : ", ") + std::string(symbol);
-    return fn != nullptr;
-}
-
 /// Every entry point, by the symbol the driver exports (the _v2 names are the 64-bit ABI that
 /// cuda.h maps the plain names to).
 std::string load_api(void* lib, CudaDriverApi& a) {
-    std::string missing;
-    find(lib, a.GetErrorName, "cuGetErrorName", missing);
-    find(lib, a.GetErrorString, "cuGetErrorString", missing);
-    find(lib, a.DeviceGet, "cuDeviceGet", missing);
-    find(lib, a.DeviceGetName, "cuDeviceGetName", missing);
-    find(lib, a.DeviceGetAttribute, "cuDeviceGetAttribute", missing);
-    find(lib, a.DevicePrimaryCtxRetain, "cuDevicePrimaryCtxRetain", missing);
-    find(lib, a.CtxSetCurrent, "cuCtxSetCurrent", missing);
-    find(lib, a.StreamCreate, "cuStreamCreate", missing);
-    find(lib, a.StreamSynchronize, "cuStreamSynchronize", missing);
-    find(lib, a.MemAlloc, "cuMemAlloc_v2", missing);
-    find(lib, a.MemFree, "cuMemFree_v2", missing);
-    find(lib, a.MemGetInfo, "cuMemGetInfo_v2", missing);
-    find(lib, a.MemcpyHtoDAsync, "cuMemcpyHtoDAsync_v2", missing);
-    find(lib, a.MemcpyDtoHAsync, "cuMemcpyDtoHAsync_v2", missing);
-    find(lib, a.MemcpyDtoDAsync, "cuMemcpyDtoDAsync_v2", missing);
-    find(lib, a.MemsetD8Async, "cuMemsetD8Async", missing);
-    find(lib, a.ModuleLoadData, "cuModuleLoadData", missing);
-    find(lib, a.ModuleGetFunction, "cuModuleGetFunction", missing);
-    find(lib, a.LaunchKernel, "cuLaunchKernel", missing);
-    return missing;
+    support::Symbols sym(lib);
+    sym.bind(a.GetErrorName, "cuGetErrorName");
+    sym.bind(a.GetErrorString, "cuGetErrorString");
+    sym.bind(a.DeviceGet, "cuDeviceGet");
+    sym.bind(a.DeviceGetName, "cuDeviceGetName");
+    sym.bind(a.DeviceGetAttribute, "cuDeviceGetAttribute");
+    sym.bind(a.DevicePrimaryCtxRetain, "cuDevicePrimaryCtxRetain");
+    sym.bind(a.CtxSetCurrent, "cuCtxSetCurrent");
+    sym.bind(a.StreamCreate, "cuStreamCreate");
+    sym.bind(a.StreamSynchronize, "cuStreamSynchronize");
+    sym.bind(a.MemAlloc, "cuMemAlloc_v2");
+    sym.bind(a.MemFree, "cuMemFree_v2");
+    sym.bind(a.MemGetInfo, "cuMemGetInfo_v2");
+    sym.bind(a.MemcpyHtoDAsync, "cuMemcpyHtoDAsync_v2");
+    sym.bind(a.MemcpyDtoHAsync, "cuMemcpyDtoHAsync_v2");
+    sym.bind(a.MemcpyDtoDAsync, "cuMemcpyDtoDAsync_v2");
+    sym.bind(a.MemsetD8Async, "cuMemsetD8Async");
+    sym.bind(a.ModuleLoadData, "cuModuleLoadData");
+    sym.bind(a.ModuleGetFunction, "cuModuleGetFunction");
+    sym.bind(a.LaunchKernel, "cuLaunchKernel");
+    return sym.missing();
 }
 
 CudaDriverStatus probe() {
     CudaDriverStatus s;
-    const char* override_path = std::getenv("KILN_CUDA_DRIVER_LIBRARY");
-    std::string path = override_path && *override_path ? override_path : "libcuda.so.1";
-    // RTLD_LOCAL: the driver's symbols never interpose on anything of the host program's. The
-    // library stays loaded for the life of the process (contexts and modules point into it).
-    void* lib = dlopen(path.c_str(), RTLD_NOW | RTLD_LOCAL);
-    if (!lib) {
-        const char* why = dlerror();
-        s.reason = fmt::format("no CUDA driver ({} cannot be loaded: {})", path,
-                               why ? why : "unknown error");
+    // The library stays loaded for the life of the process (contexts and modules point into it).
+    support::SharedLibrary driver =
+        support::load_shared_library("KILN_CUDA_DRIVER_LIBRARY", {"libcuda.so.1"});
+    if (!driver.handle) {
+        s.reason = "no CUDA driver (cannot load " + driver.tried.substr(3) + ")";  // "\n  " off
         return s;
     }
-    auto init = reinterpret_cast<CUresult (*)(unsigned)>(dlsym(lib, "cuInit"));
-    auto count = reinterpret_cast<CUresult (*)(int*)>(dlsym(lib, "cuDeviceGetCount"));
-    auto version = reinterpret_cast<CUresult (*)(int*)>(dlsym(lib, "cuDriverGetVersion"));
+    void* lib = driver.handle;
+    support::Symbols entry(lib);
+    CUresult (*init)(unsigned) = nullptr;
+    CUresult (*count)(int*) = nullptr;
+    CUresult (*version)(int*) = nullptr;
+    entry.bind(init, "cuInit");
+    entry.bind(count, "cuDeviceGetCount");
+    entry.bind(version, "cuDriverGetVersion");
     if (!init || !count) {
         s.reason = "the CUDA driver library lacks cuInit or cuDeviceGetCount";
         return s;
